@@ -1,0 +1,3 @@
+from hubguard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The command line: parse arguments, call the library, print one clear line on errors.
+
+Exit codes: 0 clean, 1 findings at or above ``--fail-on`` (or a refused push),
+2 usage or input error, 3 the scan (or push) could not complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from hubguard import __version__
+from hubguard.errors import HubguardError
+from hubguard.model import ScanReport, Severity
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 like every other input error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"hubguard: error: {message} (see: {self.prog} --help)\n")
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_detection_options(parser: argparse.ArgumentParser) -> None:
+    from hubguard.report import FORMATS
+
+    parser.add_argument("--format", choices=FORMATS, default="table", help="report format")
+    parser.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    parser.add_argument(
+        "--fail-on",
+        type=_severity,
+        default=Severity.LOW,
+        metavar="SEVERITY",
+        help="exit 1 when a finding is at or above this severity (default: low, i.e. any)",
+    )
+    parser.add_argument(
+        "--rules", type=Path, action="append", default=[], metavar="DIR", help="add a rule pack dir"
+    )
+    parser.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="pass every text line through every detector (slow; the prefilter's reference)",
+    )
+    parser.add_argument(
+        "--include-third-party",
+        action="store_true",
+        help="also scan installed packages and vendored code (site-packages, node_modules, …)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hubguard", description="Stop secrets before docker push.")
+    parser.add_argument("--version", action="version", version=f"hubguard {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    scan = commands.add_parser("scan", help="scan images for secrets")
+    scan.add_argument(
+        "targets",
+        nargs="+",
+        metavar="IMAGE",
+        help="an image in the Docker engine, docker-archive:PATH, or oci:DIR",
+    )
+    scan.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    scan.add_argument("--all-platforms", action="store_true", help="scan every platform of an index")
+    _add_detection_options(scan)
+    scan.set_defaults(run=_run_scan)
+
+    rules = commands.add_parser("rules", help="list the rules in play")
+    rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    rules.set_defaults(run=_run_rules)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except HubguardError as exc:
+        print(f"hubguard: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hubguard: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: still one line, still fail closed (nothing pushed)
+        if os.environ.get("HUBGUARD_DEBUG"):
+            raise
+        print(
+            f"hubguard: internal error: {type(exc).__name__}: {exc} (set HUBGUARD_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return EXIT_INCOMPLETE
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from hubguard.scan import Scanner, ScanOptions
+
+    options = ScanOptions(
+        rules_dirs=args.rules,
+        exhaustive=args.exhaustive,
+        include_third_party=args.include_third_party,
+        platform=args.platform,
+        all_platforms=args.all_platforms,
+    )
+    scanner = Scanner(options)
+    report = scanner.scan(args.targets)
+    emit(report, args, scanner.rules.by_id())
+    return exit_code(report, args.fail_on)
+
+
+def emit(report: ScanReport, args: argparse.Namespace, rules: dict) -> None:
+    """Render the report to ``--output`` or stdout."""
+    from hubguard.report import render
+
+    text = render(report, args.format, rules=rules)
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def exit_code(report: ScanReport, fail_on: Severity) -> int:
+    if report.problems:
+        for problem in report.problems:
+            print(f"hubguard: scan incomplete: {problem}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if any(f.severity >= fail_on and not f.third_party for f in report.findings):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _run_rules(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hubguard.detect.rules import load_rules
+
+    rules = load_rules(args.rules)
+    table = Table("id", "kind", "severity", "title", "pack", box=None)
+    for rule in sorted(rules.token_rules, key=lambda r: r.id):
+        table.add_row(rule.id, "token", rule.severity.label, rule.title, rule.pack)
+    for rule in sorted(rules.file_rules, key=lambda r: r.id):
+        table.add_row(rule.id, "file", rule.severity.label, rule.title, rule.pack)
+    for plugin in rules.plugins:
+        table.add_row(plugin.id, "plugin", plugin.severity.label, plugin.name, "detect-secrets")
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    return EXIT_CLEAN

@@ -1,0 +1,1 @@
+"""What looks at bytes: rule packs, the prefilter, detect-secrets, content sniffing."""

@@ -1,0 +1,230 @@
+"""Find secrets in bytes: one compiled prefilter picks candidate lines, then rules and
+detect-secrets' plugins (with its false-positive filters) look only at those lines.
+
+``exhaustive=True`` skips the prefilter and passes every line through every detector; the
+test suite checks both modes report the same findings.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from detect_secrets.filters import heuristic
+
+from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
+from hubguard.model import Severity, hash_secret, redact
+
+WINDOW = 2048  # bytes kept on each side of a keyword inside a very long (minified) line
+LONG_LINE = 4 * WINDOW
+BLOCK_LIMIT = 64 * 1024  # how far a multi-line secret (a PEM block) may reach
+PRAGMA = re.compile(r"pragma: ?allowlist[ \t]+secret", re.IGNORECASE)
+PRAGMA_NEXTLINE = re.compile(r"pragma: ?allowlist[ \t]+nextline[ \t]+secret", re.IGNORECASE)
+DETECT_SECRETS_FILTERS = tuple(
+    (check, tuple(inspect.signature(check).parameters))
+    for check in (
+        heuristic.is_sequential_string,
+        heuristic.is_potential_uuid,
+        heuristic.is_likely_id_string,
+        heuristic.is_templated_secret,
+        heuristic.is_prefixed_with_dollar_sign,
+        heuristic.is_indirect_reference,
+        heuristic.is_lock_file,
+        heuristic.is_not_alphanumeric_string,
+        heuristic.is_swagger_file,
+    )
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A detected secret, already hashed and redacted: the value itself goes no further."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    path: str
+    line: int | None
+    hashed_secret: str
+    redacted: str
+    pragma: bool = False
+
+
+@dataclass
+class _Plugin:
+    rule: PluginRule
+    instance: object
+    trigger: re.Pattern[str]
+
+
+class Detector:
+    """Compiled once per rule set; ``scan_text`` / ``scan_binary`` are the hot path."""
+
+    def __init__(self, rules: RuleSet, *, exhaustive: bool = False) -> None:
+        self.rules = rules
+        self.exhaustive = exhaustive
+        fragments = [re.escape(k) for rule in rules.token_rules for k in rule.keywords]
+        fragments += [f for plugin in rules.plugins for f in plugin.prefilter]
+        self.prefilter = _compile(fragments)
+        binary_rules = [rule for rule in rules.token_rules if rule.binary]
+        self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
+        self.binary_rules = tuple(binary_rules)
+        self.plugins = [
+            _Plugin(p, _plugin_instance(p.name), re.compile("|".join(p.prefilter), re.IGNORECASE))
+            for p in rules.plugins
+        ]
+
+    # -- text ---------------------------------------------------------------------------
+
+    def scan_text(self, data: bytes, path: str, first_line: int = 1) -> list[Hit]:
+        """Every secret in a text buffer; ``first_line`` numbers its first line."""
+        rules = [rule for rule in self.rules.token_rules if rule.applies_to(path)]
+        found: dict[tuple[str, str], Hit] = {}
+        for start, end, line_no in self._candidates(data, first_line):
+            line = data[start:end].decode("utf-8", "replace")
+            for hit in self._scan_line(line, data, start, path, line_no, rules):
+                found.setdefault((hit.rule_id, hit.hashed_secret), hit)
+        return list(found.values())
+
+    def _candidates(self, data: bytes, first_line: int) -> Iterator[tuple[int, int, int]]:
+        """(start, end, line number) of each line (or window of a long line) worth a look."""
+        if self.exhaustive:
+            yield from _all_lines(data, first_line)
+            return
+        line_no, counted_to, pos = first_line, 0, 0
+        search = self.prefilter.search
+        while (match := search(data, pos)) is not None:
+            start = data.rfind(b"\n", 0, match.start()) + 1
+            end = data.find(b"\n", match.end())
+            end = len(data) if end < 0 else end
+            line_no += data.count(b"\n", counted_to, start)
+            counted_to = start
+            if end - start > LONG_LINE:
+                start = max(start, match.start() - WINDOW)
+                end = min(end, match.end() + WINDOW)
+                yield start, end, line_no
+                pos = end
+            else:
+                yield start, end, line_no
+                pos = end + 1
+
+    def _scan_line(
+        self, line: str, data: bytes, start: int, path: str, line_no: int, rules: list[TokenRule]
+    ) -> Iterator[Hit]:
+        pragma = bool(PRAGMA.search(line)) or _previous_line_has_nextline_pragma(data, start)
+        lowered = line.lower()
+        seen: list[str] = []
+        for rule in rules:
+            if not self.exhaustive and not any(k in lowered for k in rule.keywords):
+                continue
+            for secret in rule.secrets(line):
+                if rule.block_end:
+                    secret = _block(data, start, rule.block_end) or secret
+                if self.rules.allowed(secret, path):
+                    continue
+                seen.append(secret)
+                yield self._hit(rule.id, rule.title, rule.severity, path, line_no, secret, pragma)
+        for plugin in self.plugins:
+            if not self.exhaustive and not plugin.trigger.search(line):
+                continue
+            for secret in self._plugin_secrets(plugin, line, path, line_no):
+                if any(secret in other or other in secret for other in seen):
+                    continue
+                if self.rules.allowed(secret, path):
+                    continue
+                seen.append(secret)
+                title = getattr(plugin.instance, "secret_type", plugin.rule.name)
+                yield self._hit(plugin.rule.id, title, plugin.rule.severity, path, line_no, secret, pragma)
+
+    def _plugin_secrets(self, plugin: _Plugin, line: str, path: str, line_no: int) -> Iterator[str]:
+        for potential in plugin.instance.analyze_line(filename=path, line=line, line_number=line_no):
+            secret = potential.secret_value
+            arguments = {"secret": secret, "line": line, "plugin": plugin.instance, "filename": path}
+            if not secret or any(
+                check(**{name: arguments[name] for name in parameters})
+                for check, parameters in DETECT_SECRETS_FILTERS
+            ):
+                continue
+            yield secret
+
+    @staticmethod
+    def _hit(
+        rule_id: str, title: str, severity: Severity, path: str, line: int | None, secret: str, pragma: bool
+    ) -> Hit:
+        return Hit(rule_id, title, severity, path, line, hash_secret(secret), redact(secret), pragma)
+
+    # -- values and binaries ----------------------------------------------------------------
+
+    def scan_value(self, value: str, path: str, line: int | None) -> list[Hit]:
+        """A config value (an Env entry, a label, a history step): every detector, no prefilter."""
+        rules = [rule for rule in self.rules.token_rules if rule.applies_to(path)]
+        data = value.encode("utf-8", "surrogateescape")
+        hits = {}
+        for text_line in value.splitlines() or [value]:
+            for hit in self._scan_line(text_line, data, 0, path, line or 0, rules):
+                hits.setdefault((hit.rule_id, hit.hashed_secret), hit)
+        return [
+            Hit(h.rule_id, h.title, h.severity, h.path, line, h.hashed_secret, h.redacted, h.pragma)
+            for h in hits.values()
+        ]
+
+    def scan_binary(self, data: bytes, path: str) -> list[Hit]:
+        """Binaries and media are not line-scanned; high-confidence token formats still are."""
+        if self.binary_prefilter is None:
+            return []
+        found: dict[tuple[str, str], Hit] = {}
+        for match in self.binary_prefilter.finditer(data):
+            window = data[max(0, match.start() - 256) : match.end() + WINDOW].decode("latin-1")
+            for rule in self.binary_rules:
+                for secret in rule.secrets(window):
+                    if rule.block_end:
+                        secret = _block(data, match.start(), rule.block_end) or secret
+                    if not self.rules.allowed(secret, path):
+                        hit = self._hit(rule.id, rule.title, rule.severity, path, None, secret, False)
+                        found.setdefault((hit.rule_id, hit.hashed_secret), hit)
+        return list(found.values())
+
+
+def _compile(fragments: list[str]) -> re.Pattern[bytes] | None:
+    if not fragments:
+        return None
+    return re.compile("|".join(sorted(set(fragments))).encode(), re.IGNORECASE)
+
+
+def _plugin_instance(name: str) -> object:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
+    if name not in classes:
+        raise ValueError(f"detect-secrets has no plugin {name!r}")
+    return classes[name]()
+
+
+def _all_lines(data: bytes, first_line: int) -> Iterator[tuple[int, int, int]]:
+    start, line_no = 0, first_line
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        for window_start in range(start, max(end, start + 1), LONG_LINE - WINDOW):
+            yield window_start, min(end, window_start + LONG_LINE), line_no
+        start, line_no = end + 1, line_no + 1
+
+
+def _previous_line_has_nextline_pragma(data: bytes, start: int) -> bool:
+    if start == 0:
+        return False
+    previous = data.rfind(b"\n", 0, start - 1) + 1
+    text = data[previous : start - 1][-512:].decode("utf-8", "replace")
+    return bool(PRAGMA_NEXTLINE.search(text))
+
+
+def _block(data: bytes, start: int, block_end: str) -> str:
+    """A multi-line secret (a PEM block) from its first line to the end marker's line."""
+    end_marker = data.find(block_end.encode(), start, start + BLOCK_LIMIT)
+    if end_marker < 0:
+        return ""
+    end = data.find(b"\n", end_marker)
+    end = len(data) if end < 0 else end
+    return data[start:end].decode("utf-8", "replace").strip()

@@ -1,0 +1,131 @@
+"""The shared vocabulary: severities, where a finding sits, and the finding itself.
+
+A finding never holds a secret value: only its SHA-1 (detect-secrets' ``hashed_secret``
+convention) and a short redacted preview.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    """Ordered so that thresholds compare with ``>=``."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        try:
+            return cls[name.strip().upper()]
+        except KeyError:
+            choices = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {name!r} (choose from {choices})") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+SOURCES = ("layer", "config", "history", "context", "dockerignore")
+STATES = ("present", "deleted", "overwritten")
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """One filesystem layer of an image: its position, digest (diff_id) and the step that made it."""
+
+    index: int
+    digest: str
+    created_by: str = ""
+
+
+def hash_secret(value: str) -> str:
+    """SHA-1 hex of the secret, as detect-secrets stores it in baselines."""
+    return hashlib.sha1(value.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def redact(value: str) -> str:
+    """A few leading characters and an ellipsis; never more than a quarter of the value."""
+    shown = min(4, len(value) // 4)
+    return value[:shown] + "…"
+
+
+def fingerprint(rule_id: str, hashed_secret: str, path: str) -> str:
+    """Stable across line shifts and rebuilds: rule + secret hash + path."""
+    digest = hashlib.sha256(f"{rule_id}\0{hashed_secret}\0{path}".encode()).hexdigest()
+    return digest[:32]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One secret or credential file, where it is, and what state it ships in."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    source: str
+    path: str
+    line: int | None
+    hashed_secret: str
+    redacted: str
+    layer: LayerRef | None = None
+    state: str = "present"
+    hidden_by: LayerRef | None = None
+    target: str = ""
+    third_party: bool = False
+    fingerprint: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", fingerprint(self.rule_id, self.hashed_secret, self.path))
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["severity"] = self.severity.label
+        return data
+
+
+@dataclass(frozen=True)
+class Target:
+    """What was scanned: an image (by reference and ID) or a build context directory."""
+
+    kind: str  # "image" or "context"
+    name: str  # the reference or directory as the user gave it
+    image_id: str = ""
+    platform: str = ""
+    layers: tuple[LayerRef, ...] = ()
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ScanReport:
+    """Everything a report format renders.
+
+    ``problems`` is what could not be read (the scan is incomplete: exit 3, no push);
+    ``notes`` is what was deliberately not opened (an archive over the size limit).
+    """
+
+    targets: list[Target] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    suppressed: int = 0
+    third_party_skipped: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems
+
+    def counts(self) -> dict[str, int]:
+        counts = {severity.label: 0 for severity in sorted(Severity, reverse=True)}
+        for finding in self.findings:
+            counts[finding.severity.label] += 1
+        return counts

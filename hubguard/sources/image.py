@@ -1,0 +1,61 @@
+"""The shape every source produces: an image config and its layers, openable as streams."""
+
+from __future__ import annotations
+
+import platform as host
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from hubguard.model import LayerRef
+
+
+@dataclass
+class Layer:
+    """One layer: ``open`` returns its (maybe compressed) tar stream, read once, in order."""
+
+    ref: LayerRef
+    open: Callable[[], BinaryIO]
+    size: int | None = None
+
+
+@dataclass
+class Image:
+    name: str
+    image_id: str
+    config: dict
+    layers: list[Layer] = field(default_factory=list)
+    platform: str = ""
+
+
+def layer_refs(config: dict, digests: list[str]) -> list[LayerRef]:
+    """Pair each layer with the history step that made it, skipping ``empty_layer`` entries."""
+    steps = [h.get("created_by", "") for h in config.get("history", []) if not h.get("empty_layer")]
+    if len(steps) != len(digests):
+        steps = [""] * len(digests)
+    return [
+        LayerRef(index=i, digest=digest, created_by=step)
+        for i, (digest, step) in enumerate(zip(digests, steps, strict=True))
+    ]
+
+
+def diff_ids(config: dict) -> list[str]:
+    return list(config.get("rootfs", {}).get("diff_ids", []))
+
+
+def config_platform(config: dict) -> str:
+    return "/".join(filter(None, [config.get("os"), config.get("architecture")]))
+
+
+def host_platform() -> str:
+    """``os/arch`` in OCI terms, e.g. ``linux/amd64``."""
+    machine = host.machine().lower()
+    arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(machine, machine)
+    return f"linux/{arch}"
+
+
+def platform_of(descriptor_platform: dict) -> str:
+    parts = [descriptor_platform.get("os", ""), descriptor_platform.get("architecture", "")]
+    if descriptor_platform.get("variant"):
+        parts.append(descriptor_platform["variant"])
+    return "/".join(parts)

@@ -1,0 +1,108 @@
+"""Read one layer tar as a stream: decompress by magic bytes, yield regular files, note whiteouts.
+
+The :class:`LayerIndex` of every layer is what later decides whether a file found in a lower
+layer is still ``present``, ``deleted`` (a ``.wh.`` whiteout or opaque directory hides it)
+or ``overwritten`` (a later layer puts something else at its path).
+"""
+
+from __future__ import annotations
+
+import gzip
+import posixpath
+import tarfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from hubguard.errors import ScanIncomplete
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+
+
+@dataclass
+class LayerIndex:
+    """Every path a layer touches: what it adds, what it deletes, which directories it makes opaque."""
+
+    files: set[str] = field(default_factory=set)
+    dirs: set[str] = field(default_factory=set)
+    whiteouts: set[str] = field(default_factory=set)
+    opaque_dirs: set[str] = field(default_factory=set)
+
+    def hides(self, path: str) -> str | None:
+        """``deleted``/``overwritten`` if this (later) layer hides ``path`` of a lower layer."""
+        if path in self.files or path in self.dirs:
+            return "overwritten"
+        if path in self.whiteouts:
+            return "deleted"
+        for ancestor in _ancestors(path):
+            if ancestor in self.whiteouts or ancestor in self.opaque_dirs:
+                return "deleted"
+            if ancestor in self.files:
+                return "overwritten"
+        return None
+
+    def to_json(self) -> dict:
+        return {key: sorted(value) for key, value in self.__dict__.items()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> LayerIndex:
+        return cls(**{key: set(data[key]) for key in ("files", "dirs", "whiteouts", "opaque_dirs")})
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    parent = posixpath.dirname(path)
+    while parent not in ("/", ""):
+        yield parent
+        parent = posixpath.dirname(parent)
+
+
+def normalize(name: str) -> str:
+    """An absolute, clean in-image path; ``..`` cannot climb above ``/``."""
+    return posixpath.normpath("/" + name.lstrip("/")).replace("//", "/")
+
+
+def decompressed(stream: BinaryIO) -> BinaryIO:
+    """Sniff gzip / zstd / plain tar by the first bytes; media types are not trusted."""
+    head = stream.read(4)
+    stream.seek(0)
+    if head.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    if head.startswith(ZSTD_MAGIC):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)  # type: ignore[return-value]
+    return stream
+
+
+def iter_layer_files(stream: BinaryIO, index: LayerIndex, label: str) -> Iterator[tuple[str, int, BinaryIO]]:
+    """Yield ``(path, size, reader)`` per regular file, in tar order, filling ``index`` as it goes.
+
+    Each reader must be consumed (or abandoned) before the next item is requested.
+    """
+    try:
+        with tarfile.open(fileobj=decompressed(stream), mode="r|") as tar:
+            for member in tar:
+                path = normalize(member.name)
+                directory, base = posixpath.split(path)
+                if base == OPAQUE_MARKER:
+                    index.opaque_dirs.add(directory)
+                elif base.startswith(WHITEOUT_PREFIX):
+                    index.whiteouts.add(posixpath.join(directory, base[len(WHITEOUT_PREFIX) :]))
+                elif member.isdir():
+                    index.dirs.add(path)
+                else:
+                    index.files.add(path)
+                    if member.isreg():
+                        reader = tar.extractfile(member)
+                        if reader is not None:
+                            yield path, member.size, reader  # type: ignore[misc]
+    except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
+        raise ScanIncomplete(f"layer {label} is corrupt or truncated: {exc}") from None
+    except Exception as exc:  # zstandard.ZstdError and friends: still a broken layer, not a crash
+        if type(exc).__module__.startswith("zstandard"):
+            raise ScanIncomplete(f"layer {label} is corrupt or truncated: {exc}") from None
+        raise
