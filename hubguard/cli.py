@@ -124,7 +124,7 @@ def emit(report: ScanReport, args: argparse.Namespace, rules: dict) -> None:
     """Render the report to ``--output`` or stdout."""
     from hubguard.report import render
 
-    text = render(report, args.format, rules=rules)
+    text = render(report, args.format, rules=rules, color=False if args.output else None)
     if args.output:
         try:
             args.output.write_text(text, encoding="utf-8")

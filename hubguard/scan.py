@@ -14,6 +14,7 @@ from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules
 from hubguard.model import Finding, LayerRef, ScanReport, Target
 from hubguard.sources import open_images
+from hubguard.sources.daemon import open_daemon_image
 from hubguard.sources.image import Image, Layer
 from hubguard.sources.layers import LayerIndex, iter_layer_files
 
@@ -44,6 +45,7 @@ class Scanner:
         self.detector = Detector(self.rules, exhaustive=options.exhaustive)
 
     def scan(self, specs: list[str]) -> ScanReport:
+        """Scan each ``docker-archive:``/``oci:`` spec or engine image into one report."""
         report = ScanReport()
         for spec in specs:
             with open_images(
@@ -53,28 +55,40 @@ class Scanner:
                     self.scan_image(image, report)
         return report
 
+    def scan_engine_image(self, reference: str, image_id: str) -> ScanReport:
+        """Scan exactly ``image_id`` (what ``reference`` pointed at when resolved), for a push."""
+        report = ScanReport()
+        with open_daemon_image(reference, platform=self.options.platform, image_id=image_id) as images:
+            for image in images:
+                self.scan_image(image, report)
+        return report
+
     def scan_image(self, image: Image, report: ScanReport) -> None:
-        refs = tuple(layer.ref for layer in image.layers)
+        refs = tuple(self._shown_ref(layer.ref) for layer in image.layers)
         report.targets.append(Target("image", image.name, image.image_id, image.platform, refs))
         scans = [self.scan_layer(layer) for layer in image.layers]
         indexes = [scan.index for scan in scans]
         skipped = 0
-        for layer, scan in zip(image.layers, scans, strict=True):
+        for ref, scan in zip(refs, scans, strict=True):
             report.notes.extend(scan.notes)
             skipped += scan.third_party_skipped
             for hit in scan.hits:
-                state, hidden_by = _state(hit.path, layer.ref.index, indexes, refs)
-                _add(report, hit, image.name, "layer", layer.ref, state, hidden_by, self.rules)
+                state, hidden_by = _state(hit.path, ref.index, indexes, refs)
+                _add(report, hit, image.name, "layer", ref, state, hidden_by, self.rules)
         report.third_party_skipped += skipped
         for hit, source in self.scan_config(image.config):
             _add(report, hit, image.name, source, None, "present", None, self.rules)
+
+    def _shown_ref(self, ref: LayerRef) -> LayerRef:
+        """The layer as reports show it: a build arg's secret in ``created_by`` is redacted."""
+        return LayerRef(ref.index, ref.digest, self.detector.redact_text(ref.created_by, "history"))
 
     def scan_layer(self, layer: Layer) -> LayerScan:
         index = LayerIndex()
         hits: list[Hit] = []
         notes: list[str] = []
         skipped = 0
-        with layer.open() as stream:
+        with layer.blob.open() as stream:
             for path, size, reader in iter_layer_files(stream, index, layer.ref.digest):
                 if not self.options.include_third_party and self.rules.is_third_party(path):
                     skipped += 1

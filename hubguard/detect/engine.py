@@ -65,10 +65,12 @@ class Detector:
     def __init__(self, rules: RuleSet, *, exhaustive: bool = False) -> None:
         self.rules = rules
         self.exhaustive = exhaustive
-        fragments = [re.escape(k) for rule in rules.token_rules for k in rule.keywords]
+        self.file_rules = tuple(r for r in rules.token_rules if r.scope != "config")
+        self.config_rules = tuple(r for r in rules.token_rules if r.scope != "files")
+        fragments = [re.escape(k) for rule in self.file_rules for k in rule.keywords]
         fragments += [f for plugin in rules.plugins for f in plugin.prefilter]
         self.prefilter = _compile(fragments)
-        binary_rules = [rule for rule in rules.token_rules if rule.binary]
+        binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple(binary_rules)
         self.plugins = [
@@ -80,7 +82,7 @@ class Detector:
 
     def scan_text(self, data: bytes, path: str, first_line: int = 1) -> list[Hit]:
         """Every secret in a text buffer; ``first_line`` numbers its first line."""
-        rules = [rule for rule in self.rules.token_rules if rule.applies_to(path)]
+        rules = [rule for rule in self.file_rules if rule.applies_to(path)]
         found: dict[tuple[str, str], Hit] = {}
         for start, end, line_no in self._candidates(data, first_line):
             line = data[start:end].decode("utf-8", "replace")
@@ -114,6 +116,13 @@ class Detector:
         self, line: str, data: bytes, start: int, path: str, line_no: int, rules: list[TokenRule]
     ) -> Iterator[Hit]:
         pragma = bool(PRAGMA.search(line)) or _previous_line_has_nextline_pragma(data, start)
+        for rule_id, title, severity, secret in self._line_secrets(line, data, start, path, rules):
+            yield self._hit(rule_id, title, severity, path, line_no, secret, pragma)
+
+    def _line_secrets(
+        self, line: str, data: bytes, start: int, path: str, rules: list[TokenRule]
+    ) -> Iterator[tuple[str, str, Severity, str]]:
+        """(rule id, title, severity, secret value) for each secret in one line; values stay here."""
         lowered = line.lower()
         seen: list[str] = []
         for rule in rules:
@@ -125,21 +134,29 @@ class Detector:
                 if self.rules.allowed(secret, path):
                     continue
                 seen.append(secret)
-                yield self._hit(rule.id, rule.title, rule.severity, path, line_no, secret, pragma)
+                yield rule.id, rule.title, rule.severity, secret
         for plugin in self.plugins:
             if not self.exhaustive and not plugin.trigger.search(line):
                 continue
-            for secret in self._plugin_secrets(plugin, line, path, line_no):
+            for secret in self._plugin_secrets(plugin, line, path):
                 if any(secret in other or other in secret for other in seen):
                     continue
                 if self.rules.allowed(secret, path):
                     continue
                 seen.append(secret)
                 title = getattr(plugin.instance, "secret_type", plugin.rule.name)
-                yield self._hit(plugin.rule.id, title, plugin.rule.severity, path, line_no, secret, pragma)
+                yield plugin.rule.id, title, plugin.rule.severity, secret
 
-    def _plugin_secrets(self, plugin: _Plugin, line: str, path: str, line_no: int) -> Iterator[str]:
-        for potential in plugin.instance.analyze_line(filename=path, line=line, line_number=line_no):
+    def redact_text(self, text: str, path: str) -> str:
+        """``text`` with every secret in it replaced by its redacted preview (for history steps)."""
+        rules = [rule for rule in self.config_rules if rule.applies_to(path)]
+        data = text.encode("utf-8", "surrogateescape")
+        for *_, secret in list(self._line_secrets(text, data, 0, path, rules)):
+            text = text.replace(secret, redact(secret))
+        return text
+
+    def _plugin_secrets(self, plugin: _Plugin, line: str, path: str) -> Iterator[str]:
+        for potential in plugin.instance.analyze_line(filename=path, line=line):
             secret = potential.secret_value
             arguments = {"secret": secret, "line": line, "plugin": plugin.instance, "filename": path}
             if not secret or any(
@@ -159,7 +176,7 @@ class Detector:
 
     def scan_value(self, value: str, path: str, line: int | None) -> list[Hit]:
         """A config value (an Env entry, a label, a history step): every detector, no prefilter."""
-        rules = [rule for rule in self.rules.token_rules if rule.applies_to(path)]
+        rules = [rule for rule in self.config_rules if rule.applies_to(path)]
         data = value.encode("utf-8", "surrogateescape")
         hits = {}
         for text_line in value.splitlines() or [value]:

@@ -41,6 +41,7 @@ class TokenRule:
     entropy: float | None = None
     binary: bool = False
     block_end: str = ""
+    scope: str = "all"  # "files": file contents only; "config": Env, Labels and history only
     pack: str = ""
 
     def applies_to(self, path: str) -> bool:
@@ -294,8 +295,15 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         entropy=entry.get("entropy"),
         binary=bool(entry.get("binary", False)),
         block_end=entry.get("block_end", ""),
+        scope=_scope(entry.get("scope", "all")),
         pack=pack,
     )
+
+
+def _scope(value: str) -> str:
+    if value not in ("all", "files", "config"):
+        raise ValueError(f"scope must be all, files or config, not {value!r}")
+    return value
 
 
 def _file_rule(entry: dict, pack: str) -> FileRule:

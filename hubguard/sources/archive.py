@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import tarfile
 from collections.abc import Iterator
-from functools import partial
 
 from hubguard.errors import InputError, ScanIncomplete
 from hubguard.sources.blobs import TarStore, read_json
@@ -24,7 +23,7 @@ def open_archive(path: str, *, platform: str | None, all_platforms: bool) -> Ite
         raise InputError(f"docker-archive:{path}: not a readable tar archive ({exc})") from None
     with tar:
         try:
-            store = TarStore(tar)
+            store = TarStore(tar, path)
         except tarfile.TarError as exc:
             raise InputError(f"docker-archive:{path}: corrupt tar archive ({exc})") from None
         if store.has("index.json"):
@@ -52,7 +51,7 @@ def _legacy_images(store: TarStore, path: str) -> list[Image]:
         for ref, member in zip(layer_refs(config, digests), members, strict=True):
             if not store.has(member):
                 raise ScanIncomplete(f"docker-archive:{path}: layer {member} is missing")
-            layers.append(Layer(ref=ref, open=partial(store.open, member), size=store.size(member)))
+            layers.append(Layer(ref=ref, blob=store.ref(member)))
         tags = entry.get("RepoTags") or []
         config_name = entry["Config"].rsplit("/", 1)[-1].removesuffix(".json")
         images.append(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -12,10 +15,62 @@ from hubguard.errors import InputError, ScanIncomplete
 MAX_JSON_BYTES = 16 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class BlobRef:
+    """Where a blob's bytes are: a whole file, or a byte range of one (an uncompressed tar member).
+
+    Small and picklable, so a worker process can open the layer itself.
+    """
+
+    path: str
+    offset: int
+    size: int
+
+    def open(self) -> BinaryIO:
+        return io.BufferedReader(_FileSlice(self.path, self.offset, self.size), 1024 * 1024)  # type: ignore[return-value]
+
+
+class _FileSlice(io.RawIOBase):
+    """A seekable read-only view of ``size`` bytes at ``offset`` of a file."""
+
+    def __init__(self, path: str, offset: int, size: int) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        self._offset, self._size, self._pos = offset, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        wanted = min(len(buffer), self._size - self._pos)
+        if wanted <= 0:
+            return 0
+        data = os.pread(self._fd, wanted, self._offset + self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, position: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + position)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
 class BlobStore(Protocol):
     def has(self, name: str) -> bool: ...
     def open(self, name: str) -> BinaryIO: ...
     def size(self, name: str) -> int | None: ...
+    def ref(self, name: str) -> BlobRef: ...
 
 
 def read_json(store: BlobStore, name: str, what: str) -> object:
@@ -64,12 +119,17 @@ class DirStore:
     def size(self, name: str) -> int | None:
         return self._path(name).stat().st_size
 
+    def ref(self, name: str) -> BlobRef:
+        path = self._path(name)
+        return BlobRef(str(path), 0, path.stat().st_size)
+
 
 class TarStore:
     """Members of a ``docker save`` tarball, opened in place (the tar is never extracted)."""
 
-    def __init__(self, tar: tarfile.TarFile) -> None:
+    def __init__(self, tar: tarfile.TarFile, path: str) -> None:
         self.tar = tar
+        self.path = os.path.abspath(path)
         self.members: dict[str, tarfile.TarInfo] = {}
         for member in tar:
             if member.isfile():
@@ -86,3 +146,7 @@ class TarStore:
 
     def size(self, name: str) -> int | None:
         return self.members[name].size
+
+    def ref(self, name: str) -> BlobRef:
+        member = self.members[name]
+        return BlobRef(self.path, member.offset_data, member.size)

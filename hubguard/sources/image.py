@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import platform as host
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
 from hubguard.model import LayerRef
+from hubguard.sources.blobs import BlobRef
 
 
 @dataclass
 class Layer:
-    """One layer: ``open`` returns its (maybe compressed) tar stream, read once, in order."""
+    """One layer: where it sits in the image, and where its (maybe compressed) tar bytes are."""
 
     ref: LayerRef
-    open: Callable[[], BinaryIO]
-    size: int | None = None
+    blob: BlobRef
 
 
 @dataclass

@@ -65,27 +65,34 @@ def normalize(name: str) -> str:
     return posixpath.normpath("/" + name.lstrip("/")).replace("//", "/")
 
 
-def decompressed(stream: BinaryIO) -> BinaryIO:
-    """Sniff gzip / zstd / plain tar by the first bytes; media types are not trusted."""
+def decompressed(stream: BinaryIO) -> tuple[BinaryIO, bool]:
+    """Sniff gzip / zstd / plain tar by the first bytes (media types are not trusted).
+
+    Returns the tar stream and whether it is the original, seekable, uncompressed one.
+    """
     head = stream.read(4)
     stream.seek(0)
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=stream, mode="rb"), False  # type: ignore[return-value]
     if head.startswith(ZSTD_MAGIC):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)  # type: ignore[return-value]
-    return stream
+        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+        return reader, False  # type: ignore[return-value]
+    return stream, True
 
 
 def iter_layer_files(stream: BinaryIO, index: LayerIndex, label: str) -> Iterator[tuple[str, int, BinaryIO]]:
     """Yield ``(path, size, reader)`` per regular file, in tar order, filling ``index`` as it goes.
 
-    Each reader must be consumed (or abandoned) before the next item is requested.
+    Each reader must be consumed (or abandoned) before the next item is requested. In an
+    uncompressed layer an abandoned file costs a seek, not a read.
     """
     try:
-        with tarfile.open(fileobj=decompressed(stream), mode="r|") as tar:
-            for member in tar:
+        tar_stream, seekable = decompressed(stream)
+        with tarfile.open(fileobj=tar_stream, mode="r:" if seekable else "r|") as tar:
+            while (member := tar.next()) is not None:
+                tar.members.clear()  # one header at a time: memory stays flat however many files
                 path = normalize(member.name)
                 directory, base = posixpath.split(path)
                 if base == OPAQUE_MARKER:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from hubguard.errors import InputError, ScanIncomplete
@@ -106,7 +105,7 @@ def _image(store: BlobStore, descriptor: dict, name: str) -> Image:
         member = blob_name(blob)
         if not store.has(member):
             raise ScanIncomplete(f"{name}: layer blob {blob} is missing, so it cannot be scanned")
-        layers.append(Layer(ref=ref, open=partial(store.open, member), size=store.size(member)))
+        layers.append(Layer(ref=ref, blob=store.ref(member)))
     return Image(
         name=name,
         image_id=manifest["config"]["digest"],

@@ -1,0 +1,177 @@
+"""The command line as a user meets it: exit codes, one-line errors, report files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from examples.leaky_image import write_archive
+from tests.images import layer_digests, write_oci_tar
+
+
+def hubguard(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hubguard", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hubguard: ")
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def leaky_archive(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("leaky") / "leaky.tar"
+    write_archive(path)
+    return path
+
+
+def test_findings_exit_1_and_json_report_written(leaky_archive, tmp_path):
+    out = tmp_path / "report.json"
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", "--format", "json", "--output", str(out))
+    assert result.returncode == 1, result.stderr
+    report = json.loads(out.read_text())
+    assert report["schema"] == "hubguard/report/v1"
+    assert report["summary"]["findings"] == len(report["findings"]) > 0
+    assert report["summary"]["complete"] is True
+
+
+def test_fail_on_threshold(leaky_archive, tmp_path):
+    report = json.loads(hubguard("scan", f"docker-archive:{leaky_archive}", "--format", "json").stdout)
+    worst = {f["severity"] for f in report["findings"]}
+    assert "critical" in worst
+    assert hubguard("scan", f"docker-archive:{leaky_archive}", "--fail-on", "critical").returncode == 1
+
+
+def test_clean_image_exits_0(tmp_path):
+    import io
+    import tarfile
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        data = b"hello\n"
+        info = tarfile.TarInfo("app/hello.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    archive = _archive(tmp_path, [layer.getvalue()])
+    result = hubguard("scan", f"docker-archive:{archive}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 findings" in result.stdout
+
+
+def _archive(tmp_path: Path, layers: list[bytes], history: list | None = None) -> Path:
+    import hashlib
+    import io
+    import tarfile
+
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(x).hexdigest() for x in layers]},
+        "history": history or [{"created_by": f"step {i}"} for i in range(len(layers))],
+    }
+    members = {"config.json": json.dumps(config).encode()}
+    names = []
+    for i, data in enumerate(layers):
+        members[f"l{i}/layer.tar"] = data
+        names.append(f"l{i}/layer.tar")
+    members["manifest.json"] = json.dumps(
+        [{"Config": "config.json", "RepoTags": [], "Layers": names}]
+    ).encode()
+    path = tmp_path / "image.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    assert_one_line_error(hubguard("scan", f"docker-archive:{tmp_path}/nope.tar"), 2, "no such file")
+
+
+def test_garbage_file_is_an_input_error(tmp_path):
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(os.urandom(4096))
+    assert_one_line_error(hubguard("scan", f"docker-archive:{junk}"), 2, "docker-archive:")
+
+
+def test_truncated_layer_means_incomplete_exit_3(tmp_path):
+    import gzip
+
+    layer = gzip.compress(b"x" * 100000)[:500]  # a gzip layer cut short
+    archive = _archive(tmp_path, [layer])
+    result = hubguard("scan", f"docker-archive:{archive}", "--format", "json")
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert "corrupt or truncated" in result.stderr
+
+
+def test_missing_blob_in_oci_archive_is_incomplete(leaky_archive, tmp_path):
+    layer = layer_digests(leaky_archive)[1]
+    broken = write_oci_tar(leaky_archive, tmp_path / "partial.tar", drop=layer)
+    assert_one_line_error(hubguard("scan", f"docker-archive:{broken}"), 3, "missing")
+
+
+def test_missing_image_in_engine(docker_client):
+    assert_one_line_error(hubguard("scan", "hubguard-test/does-not-exist:1"), 2, "no image")
+
+
+def test_unreachable_daemon():
+    result = hubguard("scan", "alpine:3", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert_one_line_error(result, 2, "cannot reach the Docker engine")
+
+
+def test_bad_usage_is_one_line_exit_2():
+    assert_one_line_error(hubguard("scan", "x", "--fail-on", "severe"), 2, "severity")
+    assert_one_line_error(hubguard("scan"), 2)
+
+
+def test_output_to_unwritable_path(leaky_archive, tmp_path):
+    result = hubguard(
+        "scan", f"docker-archive:{leaky_archive}", "-o", str(tmp_path / "no" / "dir" / "r.json")
+    )
+    assert_one_line_error(result, 2, "cannot write")
+
+
+def test_no_secret_value_in_any_output(tmp_path):
+    """The planted values never appear in any format: only hashes and short previews."""
+    import hashlib
+    import io
+    import tarfile
+
+    from hubguard.detect.examples import expand
+
+    token = expand("ghp_{alnum:36}", seed=os.urandom(8).hex())
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        data = f"GITHUB_TOKEN={token}\n".encode()
+        info = tarfile.TarInfo("app/.env")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    history = [{"created_by": f"|1 GH_TOKEN={token} /bin/sh -c make"}]
+    archive = _archive(tmp_path, [layer.getvalue()], history)
+    for fmt in ("table", "json", "sarif", "github"):
+        result = hubguard("scan", f"docker-archive:{archive}", "--format", fmt)
+        assert result.returncode == 1, result.stderr
+        assert token not in result.stdout + result.stderr, fmt
+        assert token[:12] not in result.stdout, fmt
+    report = json.loads(hubguard("scan", f"docker-archive:{archive}", "--format", "json").stdout)
+    assert hashlib.sha1(token.encode()).hexdigest() in {f["hashed_secret"] for f in report["findings"]}

@@ -1,0 +1,126 @@
+"""The detector on bytes: prefilter windows, chunk seams, binaries, pragmas, PEM blocks."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from hubguard.detect import content
+from hubguard.detect.engine import Detector
+from hubguard.detect.rules import load_rules
+from hubguard.model import hash_secret
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector(load_rules())
+
+
+def hashes(hits) -> set[str]:
+    return {hit.hashed_secret for hit in hits}
+
+
+def test_token_in_the_middle_of_a_huge_minified_line(detector, fake_token):
+    token = fake_token("ghp_{alnum:36}")
+    data = ("a=b;" * 200_000 + f'k="{token}";' + "c();" * 100_000).encode()
+    [hit] = [h for h in detector.scan_text(data, "/app/app.min.js") if h.hashed_secret == hash_secret(token)]
+    assert hit.line == 1
+
+
+def test_line_numbers_survive_chunk_seams(detector, fake_token, monkeypatch):
+    monkeypatch.setattr(content, "CHUNK", 4096)
+    monkeypatch.setattr(content, "OVERLAP", 512)
+    tokens = {}
+    lines = []
+    for number in range(1, 2001):
+        if number % 97 == 0:
+            tokens[number] = fake_token("glpat-{alnum:20}")
+            lines.append(f"gitlab = {tokens[number]}")
+        else:
+            lines.append(f"filler line {number} with nothing in it")
+    data = ("\n".join(lines) + "\n").encode()
+    hits = content.scan_stream(detector, io.BytesIO(data), "/app/big.txt")
+    found = {h.hashed_secret: h.line for h in hits}
+    assert found == {hash_secret(t): n for n, t in tokens.items()}
+
+
+def test_token_straddling_a_seam_in_a_line_without_newlines(detector, fake_token, monkeypatch):
+    monkeypatch.setattr(content, "CHUNK", 4096)
+    monkeypatch.setattr(content, "OVERLAP", 512)
+    token = fake_token("ghp_{alnum:36}")
+    data = b"x" * (4096 - 20) + f" {token} ".encode() + b"y" * 9000
+    assert hash_secret(token) in hashes(content.scan_stream(detector, io.BytesIO(data), "/app/blob.txt"))
+
+
+def test_binary_only_high_confidence_tokens(detector, fake_token):
+    token = fake_token("AKIA{upalnum:16}")
+    password = fake_token("{alnum:20}")
+    data = b"\x7fELF\x02\x01\x01" + b"\0" * 64 + f"{token}\0password={password}\0".encode() + b"\0" * 64
+    hits = content.scan_bytes(detector, data, "/usr/bin/app")
+    assert hash_secret(token) in hashes(hits)
+    assert hash_secret(password) not in hashes(hits)
+    assert all(h.line is None for h in hits)
+
+
+def test_pragma_allowlist_marks_hits(detector, fake_token):
+    same = fake_token("ghp_{alnum:36}")
+    following = fake_token("ghp_{alnum:36}")
+    plain = fake_token("ghp_{alnum:36}")
+    data = (
+        f'a = "{same}"  # pragma: allowlist secret\n'
+        "# pragma: allowlist nextline secret\n"
+        f'b = "{following}"\n'
+        f'c = "{plain}"\n'
+    ).encode()
+    pragma = {h.hashed_secret: h.pragma for h in detector.scan_text(data, "/app/x.py")}
+    assert pragma[hash_secret(same)] and pragma[hash_secret(following)]
+    assert not pragma[hash_secret(plain)]
+
+
+def test_each_pem_key_has_its_own_hash(detector, fake_token):
+    def key() -> str:
+        body = fake_token("{b64:64}\n" * 8).strip()
+        return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
+
+    first, second = key(), key()
+    hits_first = detector.scan_text((first + "\n").encode(), "/k1.pem")
+    hits_second = detector.scan_text((second + "\n").encode(), "/k2.pem")
+    assert hash_secret(first) in hashes(hits_first)
+    assert hashes(hits_first).isdisjoint(hashes(hits_second))
+
+
+def test_redact_text_hides_build_arg_values(detector, fake_token):
+    token = fake_token("npm_{alnum:36}")
+    shown = detector.redact_text(f"|1 NPM_TOKEN={token} /bin/sh -c npm ci", "history")
+    assert token not in shown and "NPM_TOKEN=" in shown
+
+
+def test_archive_members_are_reported_with_bang_paths(detector, fake_token):
+    import gzip
+    import zipfile
+
+    token = fake_token("xoxb-{digit:12}-{digit:13}-{alnum:24}")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("conf/app.properties", f"slack={token}\n")
+    jar = out.getvalue()
+    result = content.inspect_file(detector, "/app/x.jar", len(jar), io.BytesIO(jar))
+    assert [(h.path, h.hashed_secret) for h in result.hits] == [
+        ("/app/x.jar!conf/app.properties", hash_secret(token))
+    ]
+    gz = gzip.compress(f"slack={token}\n".encode())
+    result = content.inspect_file(detector, "/app/dump.sql.gz", len(gz), io.BytesIO(gz))
+    assert [h.path for h in result.hits] == ["/app/dump.sql.gz!dump.sql"]
+
+
+def test_zip_bomb_is_bounded(detector, monkeypatch):
+    import zipfile
+
+    monkeypatch.setattr(content, "MEMBER_LIMIT", 1024 * 1024)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb.txt", b"\0" * (64 * 1024 * 1024))
+    data = out.getvalue()
+    result = content.inspect_file(detector, "/app/bomb.zip", len(data), io.BytesIO(data))
+    assert result.hits == []

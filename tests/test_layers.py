@@ -1,0 +1,67 @@
+"""Layer tars: whiteouts and states, hostile names, compression sniffed from bytes."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+
+import pytest
+import zstandard
+
+from hubguard.errors import ScanIncomplete
+from hubguard.sources.layers import LayerIndex, iter_layer_files, normalize
+
+
+def test_states_decided_by_a_later_layer():
+    later = LayerIndex(
+        files={"/app/config.yaml", "/srv"},
+        whiteouts={"/app/old.txt", "/data"},
+        opaque_dirs={"/keys"},
+    )
+    assert later.hides("/app/config.yaml") == "overwritten"
+    assert later.hides("/app/old.txt") == "deleted"
+    assert later.hides("/data/deep/file") == "deleted"
+    assert later.hides("/keys/id_rsa") == "deleted"
+    assert later.hides("/srv/www/index.html") == "overwritten"  # a directory replaced by a file
+    assert later.hides("/app/other.txt") is None
+    assert later.hides("/keys") is None  # the opaque directory itself stays
+
+
+def test_hostile_names_cannot_climb_out():
+    assert normalize("../../etc/passwd") == "/etc/passwd"
+    assert normalize("./app//x") == "/app/x"
+    assert normalize("/abs/path") == "/abs/path"
+
+
+def layer_bytes(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "compress",
+    [lambda b: b, gzip.compress, zstandard.ZstdCompressor().compress],
+    ids=["plain", "gzip", "zstd"],
+)
+def test_compression_is_sniffed(compress):
+    raw = layer_bytes({"app/a.txt": b"hello", "app/.wh.gone": b"", "app/d/.wh..wh..opq": b""})
+    index = LayerIndex()
+    files = [
+        (path, reader.read()) for path, _, reader in iter_layer_files(io.BytesIO(compress(raw)), index, "L")
+    ]
+    assert files == [("/app/a.txt", b"hello")]
+    assert index.whiteouts == {"/app/gone"} and index.opaque_dirs == {"/app/d"}
+
+
+def test_corrupt_layer_is_incomplete_not_a_crash():
+    raw = gzip.compress(layer_bytes({"a": b"x" * 10000}))
+    with pytest.raises(ScanIncomplete):
+        list(iter_layer_files(io.BytesIO(raw[: len(raw) // 2]), LayerIndex(), "L"))
+    with pytest.raises(ScanIncomplete):
+        list(iter_layer_files(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"garbage" * 100), LayerIndex(), "L"))

@@ -1,0 +1,210 @@
+"""Scan real images built by the real engine, read from every source: daemon, docker-archive,
+OCI layout directory and OCI-in-tar. Every placement a push would ship must be reported."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hubguard.model import hash_secret
+from hubguard.scan import Scanner, ScanOptions
+from tests.images import write_oci_dir, write_oci_tar
+
+DOCKER_CLI = "/usr/bin/docker"
+
+
+def pem_block(kind: str, fake_token) -> str:
+    body = fake_token("{b64:64}\n" * 12).strip()
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----"
+
+
+def zip_with(name: str, text: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, text)
+    return out.getvalue()
+
+
+@pytest.fixture
+def leaky(build_image, busybox_image, fake_token, request):
+    """An image with a secret in each placement, and where each must be reported."""
+    t = {
+        "deleted": fake_token("SG.{b64url:22}.{b64url:43}"),
+        "overwritten": fake_token("sk-proj-{alnum:48}"),
+        "env": fake_token("ghp_{alnum:36}"),
+        "label": fake_token("glpat-{alnum:20}"),
+        "build_arg": fake_token("npm_{alnum:36}"),
+        "zipped": fake_token("xoxb-{digit:12}-{digit:13}-{alnum:24}"),
+        "minified": fake_token("ghp_{alnum:36}"),
+        "key": pem_block("RSA PRIVATE KEY", fake_token),
+        "present": fake_token("AKIA{upalnum:16}"),
+    }
+    files = {
+        "app/tmp/old.txt": f"sendgrid_key = {t['deleted']}\n",
+        "app/config/prod.yaml": f"openai:\n  api_key: {t['overwritten']}\n",
+        "clean/prod.yaml": "openai:\n  api_key: ${OPENAI_API_KEY}\n",
+        "app/lib/bundle.jar": zip_with(
+            "BOOT-INF/classes/application.properties", f"slack.token={t['zipped']}\n"
+        ),
+        "app/static/app.min.js": "var a=1;" * 12000 + f'const t="{t["minified"]}";' + "f();" * 5000,
+        "app/keys/server.key": t["key"] + "\n",
+        "app/settings.py": f'AWS_ACCESS_KEY_ID = "{t["present"]}"\n',
+    }
+    dockerfile = f"""FROM {busybox_image}
+ARG DEPLOY_TOKEN
+ENV GITHUB_TOKEN={t["env"]}
+LABEL deploy.token={t["label"]}
+COPY app/ /app/
+RUN test -n "$DEPLOY_TOKEN" && rm /app/tmp/old.txt
+COPY clean/prod.yaml /app/config/prod.yaml
+"""
+    image = build_image(dockerfile, files, buildargs={"DEPLOY_TOKEN": t["build_arg"]}, buildkit=request.param)
+    expected = {
+        "deleted": ("/app/tmp/old.txt", "deleted"),
+        "overwritten": ("/app/config/prod.yaml", "overwritten"),
+        "env": ("Config.Env", "present"),
+        "label": ("Config.Labels", "present"),
+        "build_arg": ("history[", "present"),
+        "zipped": ("/app/lib/bundle.jar!BOOT-INF/classes/application.properties", "present"),
+        "minified": ("/app/static/app.min.js", "present"),
+        "key": ("/app/keys/server.key", "present"),
+        "present": ("/app/settings.py", "present"),
+    }
+    return image, t, expected
+
+
+def save(image_tag: str, dest: Path) -> Path:
+    subprocess.run([DOCKER_CLI, "save", "-o", str(dest), image_tag], check=True)
+    return dest
+
+
+def assert_all_reported(report, tokens: dict, expected: dict) -> None:
+    for name, (path, state) in expected.items():
+        matches = [f for f in report.findings if f.hashed_secret == hash_secret(tokens[name])]
+        assert matches, f"{name}: no finding with the planted secret's hash (found {len(report.findings)})"
+        assert any(f.path.startswith(path) and f.state == state for f in matches), (
+            f"{name}: expected at {path} ({state}); got {[(f.path, f.state) for f in matches]}"
+        )
+    assert report.complete, report.problems
+
+
+@pytest.mark.parametrize("leaky", [False, True], ids=["classic", "buildkit"], indirect=True)
+def test_every_placement_is_reported_from_every_source(leaky, tmp_path):
+    image, tokens, expected = leaky
+    archive = save(image.tag, tmp_path / "image.tar")
+    sources = {
+        "daemon": image.tag,
+        "docker-archive": f"docker-archive:{archive}",
+        "oci-dir (zstd layers)": f"oci:{write_oci_dir(archive, tmp_path / 'layout', compression='zstd')}",
+        "oci-in-tar (blobs first, plain layers)": "docker-archive:"
+        + str(write_oci_tar(archive, tmp_path / "oci.tar", compression="plain")),
+    }
+    for label, spec in sources.items():
+        report = Scanner(ScanOptions()).scan([spec])
+        try:
+            assert_all_reported(report, tokens, expected)
+        except AssertionError as exc:
+            raise AssertionError(f"source {label}: {exc}") from None
+
+
+@pytest.mark.parametrize("leaky", [False], ids=["classic"], indirect=True)
+def test_findings_name_the_layer_that_added_and_the_layer_that_hid(leaky):
+    image, tokens, _ = leaky
+    report = Scanner(ScanOptions()).scan([image.tag])
+    deleted = next(f for f in report.findings if f.hashed_secret == hash_secret(tokens["deleted"]))
+    assert "COPY" in deleted.layer.created_by
+    assert "rm /app/tmp/old.txt" in deleted.hidden_by.created_by
+    assert deleted.hidden_by.index == deleted.layer.index + 1
+    build_arg = next(f for f in report.findings if f.hashed_secret == hash_secret(tokens["build_arg"]))
+    assert build_arg.source == "history" and build_arg.layer is None
+
+
+def test_opaque_whiteout_hides_the_lower_directory(docker_client, fake_token, tmp_path):
+    """An engine-loaded image whose upper layer makes /opt/keys opaque: the key below is deleted."""
+    key = pem_block("OPENSSH PRIVATE KEY", fake_token)
+
+    def layer(entries: dict[str, bytes | None]) -> bytes:
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as tar:
+            for name, data in entries.items():
+                info = tarfile.TarInfo(name)
+                if data is None:
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    tar.addfile(info)
+                else:
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        return out.getvalue()
+
+    import hashlib
+
+    layers = [
+        layer({"opt": None, "opt/keys": None, "opt/keys/id_ed25519": (key + "\n").encode()}),
+        layer({"opt/keys": None, "opt/keys/.wh..wh..opq": b"", "opt/keys/README": b"mounted at run time\n"}),
+    ]
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(x).hexdigest() for x in layers]},
+        "history": [
+            {"created_by": "COPY keys /opt/keys"},
+            {"created_by": "RUN rm -rf /opt/keys && mkdir /opt/keys"},
+        ],
+    }
+    tag = "hubguard-test/opaque:1"
+    archive = tmp_path / "opaque.tar"
+    config_bytes = json.dumps(config).encode()
+    members = {"config.json": config_bytes, "l0/layer.tar": layers[0], "l1/layer.tar": layers[1]}
+    members["manifest.json"] = json.dumps(
+        [{"Config": "config.json", "RepoTags": [tag], "Layers": ["l0/layer.tar", "l1/layer.tar"]}]
+    ).encode()
+    with tarfile.open(archive, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    subprocess.run([DOCKER_CLI, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
+    try:
+        report = Scanner(ScanOptions()).scan([tag])
+    finally:
+        docker_client.images.remove(tag, force=True)
+    [finding] = [f for f in report.findings if f.hashed_secret == hash_secret(key)]
+    assert (finding.path, finding.state) == ("/opt/keys/id_ed25519", "deleted")
+    assert finding.hidden_by.index == 1
+    assert not any(f.path == "/opt/keys/README" for f in report.findings)
+
+
+def test_multi_platform_index_picks_host_or_requested_platform(
+    build_image, busybox_image, fake_token, tmp_path
+):
+    token = fake_token("ghp_{alnum:36}")
+    image = build_image(f"FROM {busybox_image}\nRUN echo 'token={token}' > /etc/app.conf\n")
+    archive = save(image.tag, tmp_path / "image.tar")
+    layout = write_oci_dir(archive, tmp_path / "multi", platforms=("linux/arm64", "linux/amd64"))
+    spec = f"oci:{layout}"
+    default = Scanner(ScanOptions()).scan([spec])
+    assert [t.platform for t in default.targets] == ["linux/amd64"]
+    arm = Scanner(ScanOptions(platform="linux/arm64")).scan([spec])
+    assert [t.platform for t in arm.targets] == ["linux/arm64"]
+    every = Scanner(ScanOptions(all_platforms=True)).scan([spec])
+    assert sorted(t.platform for t in every.targets) == ["linux/amd64", "linux/arm64"]
+    assert sum(f.hashed_secret == hash_secret(token) for f in every.findings) == 2
+
+
+def test_docker_config_json_auth_is_a_credential_file(build_image, busybox_image, fake_token):
+    auth = base64.b64encode(f"me:{fake_token('{alnum:24}')}".encode()).decode()
+    config = json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}})
+    image = build_image(
+        f"FROM {busybox_image}\nCOPY config.json /root/.docker/config.json\n", {"config.json": config}
+    )
+    report = Scanner(ScanOptions()).scan([image.tag])
+    assert any(f.path == "/root/.docker/config.json" for f in report.findings)
