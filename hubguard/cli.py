@@ -59,6 +59,16 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the layer cache")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="layer cache directory (default: $HUBGUARD_CACHE_DIR or ~/.cache/hubguard)",
+    )
+    parser.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hubguard", description="Stop secrets before docker push.")
     parser.add_argument("--version", action="version", version=f"hubguard {__version__}")
@@ -74,11 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
     scan.add_argument("--all-platforms", action="store_true", help="scan every platform of an index")
     _add_detection_options(scan)
+    _add_cache_options(scan)
     scan.set_defaults(run=_run_scan)
 
     rules = commands.add_parser("rules", help="list the rules in play")
     rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
     rules.set_defaults(run=_run_rules)
+
+    cache = commands.add_parser("cache", help="manage the layer cache")
+    cache.add_argument("action", choices=["clear", "dir"])
+    cache.add_argument("--cache-dir", type=Path)
+    cache.set_defaults(run=_run_cache)
     return parser
 
 
@@ -113,6 +129,9 @@ def _run_scan(args: argparse.Namespace) -> int:
         include_third_party=args.include_third_party,
         platform=args.platform,
         all_platforms=args.all_platforms,
+        use_cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        jobs=args.jobs,
     )
     scanner = Scanner(options)
     report = scanner.scan(args.targets)
@@ -160,4 +179,15 @@ def _run_rules(args: argparse.Namespace) -> int:
     for plugin in rules.plugins:
         table.add_row(plugin.id, "plugin", plugin.severity.label, plugin.name, "detect-secrets")
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+    return EXIT_CLEAN
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from hubguard import cache
+
+    root = args.cache_dir or cache.default_cache_dir()
+    if args.action == "dir":
+        print(root)
+    else:
+        print(f"removed {cache.clear(root)} cache entries from {root}")
     return EXIT_CLEAN

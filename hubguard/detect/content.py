@@ -81,8 +81,8 @@ def inspect_file(detector: Detector, path: str, size: int, reader: BinaryIO) -> 
     )
     if name_rules or (is_archive and size <= ARCHIVE_LIMIT):
         data = reader.read()
-        _credential_files(detector, path, data, name_rules, result)
         result.hits.extend(scan_bytes(detector, data, path))
+        _credential_file(detector, path, data, name_rules, result)
         if is_archive and size <= ARCHIVE_LIMIT:
             _members(detector, path, data, result)
         return result
@@ -123,12 +123,15 @@ def scan_stream(detector: Detector, reader: BinaryIO, path: str) -> list[Hit]:
     return list(hits.values())
 
 
-def _credential_files(detector: Detector, path: str, data: bytes, rules: list, result: FileResult) -> None:
-    """A credential file is a finding by its name, even when no token format matches inside."""
-    for rule in rules:
+def _credential_file(detector: Detector, path: str, data: bytes, rules: list, result: FileResult) -> None:
+    """A credential file is a finding by its name, even when no token format matches inside.
+
+    Only one finding per file, and none when a token rule already reported the secret in it.
+    """
+    if any(hit.path == path for hit in result.hits) or detector.rules.path_allowed(path):
+        return
+    for rule in sorted(rules, key=lambda rule: -rule.severity):
         if rule.content is not None and not rule.content.search(data[:CREDENTIAL_FILE_LIMIT]):
-            continue
-        if detector.rules.path_allowed(path):
             continue
         text = data.decode("utf-8", "replace")
         result.hits.append(
@@ -142,6 +145,7 @@ def _credential_files(detector: Detector, path: str, data: bytes, rules: list, r
                 redact(text.strip()),
             )
         )
+        return
 
 
 def _members(detector: Detector, path: str, data: bytes, result: FileResult) -> None:
@@ -154,8 +158,8 @@ def _members(detector: Detector, path: str, data: bytes, result: FileResult) -> 
             budget -= len(member)
             member_path = f"{path}!{name}"
             name_rules = [rule for rule in detector.rules.file_rules if rule.matches_name(name)]
-            _credential_files(detector, member_path, member, name_rules, result)
             result.hits.extend(scan_bytes(detector, member, member_path))
+            _credential_file(detector, member_path, member, name_rules, result)
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
         result.notes.append(f"{path}: archive not readable ({exc}); scanned as bytes only")
 

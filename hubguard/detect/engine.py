@@ -65,8 +65,10 @@ class Detector:
     def __init__(self, rules: RuleSet, *, exhaustive: bool = False) -> None:
         self.rules = rules
         self.exhaustive = exhaustive
-        self.file_rules = tuple(r for r in rules.token_rules if r.scope != "config")
-        self.config_rules = tuple(r for r in rules.token_rules if r.scope != "files")
+        # Most severe first: when two rules see the same value, the more specific claim is kept.
+        ordered = sorted(rules.token_rules, key=lambda rule: -rule.severity)
+        self.file_rules = tuple(r for r in ordered if r.scope != "config")
+        self.config_rules = tuple(r for r in ordered if r.scope != "files")
         fragments = [re.escape(k) for rule in self.file_rules for k in rule.keywords]
         fragments += [f for plugin in rules.plugins for f in plugin.prefilter]
         self.prefilter = _compile(fragments)
@@ -131,7 +133,7 @@ class Detector:
             for secret in rule.secrets(line):
                 if rule.block_end:
                     secret = _block(data, start, rule.block_end) or secret
-                if self.rules.allowed(secret, path):
+                if _overlaps(secret, seen) or self.rules.allowed(secret, path):
                     continue
                 seen.append(secret)
                 yield rule.id, rule.title, rule.severity, secret
@@ -139,9 +141,7 @@ class Detector:
             if not self.exhaustive and not plugin.trigger.search(line):
                 continue
             for secret in self._plugin_secrets(plugin, line, path):
-                if any(secret in other or other in secret for other in seen):
-                    continue
-                if self.rules.allowed(secret, path):
+                if _overlaps(secret, seen) or self.rules.allowed(secret, path):
                     continue
                 seen.append(secret)
                 title = getattr(plugin.instance, "secret_type", plugin.rule.name)
@@ -202,6 +202,11 @@ class Detector:
                         hit = self._hit(rule.id, rule.title, rule.severity, path, None, secret, False)
                         found.setdefault((hit.rule_id, hit.hashed_secret), hit)
         return list(found.values())
+
+
+def _overlaps(secret: str, seen: list[str]) -> bool:
+    """The same secret seen by another detector on this line (whole, or as part of a larger match)."""
+    return any(secret in other or other in secret for other in seen)
 
 
 def _compile(fragments: list[str]) -> re.Pattern[bytes] | None:
