@@ -38,12 +38,16 @@ def pem(kind: str) -> str:
 
 
 class Planter:
-    def __init__(self) -> None:
+    def __init__(self, keep_values: bool) -> None:
         self.planted: list[dict] = []
+        self.keep_values = keep_values
 
     def plant(self, value: str, placement: str, path: str, state: str = "present") -> str:
         digest = hashlib.sha1(value.encode()).hexdigest()
-        self.planted.append({"placement": placement, "path": path, "state": state, "hashed_secret": digest})
+        entry = {"placement": placement, "path": path, "state": state, "hashed_secret": digest}
+        if self.keep_values:  # tests only: to prove no output or cache holds them
+            entry["value"] = value
+        self.planted.append(entry)
         return value
 
 
@@ -220,8 +224,8 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
     return layers, config
 
 
-def write_archive(path: Path, tag: str = "hubguard-example/leaky:1") -> list[dict]:
-    planter = Planter()
+def write_archive(path: Path, tag: str = "hubguard-example/leaky:1", keep_values: bool = False) -> list[dict]:
+    planter = Planter(keep_values)
     layers, config = build(planter)
     config_bytes = json.dumps(config).encode()
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"

@@ -15,6 +15,7 @@ from hubguard import __version__
 from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
 
+FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
@@ -33,8 +34,6 @@ def _severity(value: str) -> Severity:
 
 
 def _add_detection_options(parser: argparse.ArgumentParser) -> None:
-    from hubguard.report import FORMATS
-
     parser.add_argument("--format", choices=FORMATS, default="table", help="report format")
     parser.add_argument("--output", "-o", type=Path, help="write the report to this file")
     parser.add_argument(
@@ -56,6 +55,13 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         "--include-third-party",
         action="store_true",
         help="also scan installed packages and vendored code (site-packages, node_modules, …)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="PATH",
+        help="detect-secrets baseline whose secrets are suppressed (default: .secrets.baseline found "
+        "from the current directory upwards, like .hubguardignore)",
     )
 
 
@@ -87,9 +93,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_options(scan)
     scan.set_defaults(run=_run_scan)
 
+    baseline = commands.add_parser("baseline", help="write a detect-secrets baseline of the findings")
+    baseline.add_argument("targets", nargs="+", metavar="IMAGE", help="images, as for scan")
+    baseline.add_argument("--output", "-o", type=Path, default=Path(".secrets.baseline"), metavar="PATH")
+    baseline.add_argument("--update", action="store_true", help="keep the entries already in --output")
+    baseline.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    baseline.set_defaults(run=_run_baseline)
+
     rules = commands.add_parser("rules", help="list the rules in play")
     rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
     rules.set_defaults(run=_run_rules)
+
+    push = commands.add_parser("push", help="scan an image, then docker push it unless it leaks")
+    push.add_argument("target", metavar="NAME[:TAG]", help="what to push, as for docker push")
+    push.add_argument("--all-tags", "-a", action="store_true", help="push every local tag of NAME")
+    push.add_argument("--quiet", "-q", action="store_true", help="passed to docker push")
+    push.add_argument("--platform", help="passed to docker push, and the platform scanned")
+    push.add_argument(
+        "--disable-content-trust", nargs="?", const="true", metavar="BOOL", help="passed to docker push"
+    )
+    push.add_argument("--format", choices=FORMATS, default="table", help="format of the findings shown")
+    push.add_argument("--output", "-o", type=Path, help="write the findings to this file")
+    push.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    push.add_argument("--exhaustive", action="store_true", help="as for scan")
+    push.add_argument("--include-third-party", action="store_true", help="as for scan (warns, never blocks)")
+    push.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
+    _add_cache_options(push)
+    push.set_defaults(run=_run_push)
+
+    install_plugin = commands.add_parser(
+        "install-plugin", help="make `docker hubguard` work (link the CLI plugin into cli-plugins/)"
+    )
+    install_plugin.add_argument(
+        "--docker-config",
+        type=Path,
+        metavar="DIR",
+        help="docker config dir (default: $DOCKER_CONFIG or ~/.docker)",
+    )
+    install_plugin.set_defaults(run=_run_install_plugin)
 
     cache = commands.add_parser("cache", help="manage the layer cache")
     cache.add_argument("action", choices=["clear", "dir"])
@@ -122,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from hubguard.scan import Scanner, ScanOptions
+    from hubguard.suppress import load_suppressions
 
     options = ScanOptions(
         rules_dirs=args.rules,
@@ -135,11 +177,63 @@ def _run_scan(args: argparse.Namespace) -> int:
     )
     scanner = Scanner(options)
     report = scanner.scan(args.targets)
-    emit(report, args, scanner.rules.by_id())
+    load_suppressions(Path.cwd(), args.baseline).apply(report)
+    emit(report, args, scanner.rules.by_id() if args.format == "sarif" else None)
     return exit_code(report, args.fail_on)
 
 
-def emit(report: ScanReport, args: argparse.Namespace, rules: dict) -> None:
+def _run_baseline(args: argparse.Namespace) -> int:
+    """Record today's findings so later scans pass until a new secret appears (exit 3 if incomplete)."""
+    from hubguard.scan import Scanner, ScanOptions
+    from hubguard.suppress import baseline_document, read_baseline, write_baseline
+
+    previous = read_baseline(args.output) if args.update else None
+    scanner = Scanner(ScanOptions(rules_dirs=args.rules))
+    report = scanner.scan(args.targets)
+    if report.problems:
+        return exit_code(report, Severity.LOW)
+    write_baseline(args.output, baseline_document(report.findings, scanner.rules, previous))
+    print(f"hubguard: wrote {len(report.findings)} findings to {args.output}")
+    return EXIT_CLEAN
+
+
+def _run_push(args: argparse.Namespace) -> int:
+    """Scan, decide, then docker push or refuse (0 pushed, 1 refused, 3 scan or push failed)."""
+    from hubguard.push import PushRequest, guarded_push
+    from hubguard.scan import ScanOptions
+
+    options = ScanOptions(
+        rules_dirs=args.rules,
+        exhaustive=args.exhaustive,
+        include_third_party=args.include_third_party,
+        platform=args.platform,
+        use_cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        jobs=args.jobs,
+    )
+    request = PushRequest(
+        target=args.target,
+        all_tags=args.all_tags,
+        quiet=args.quiet,
+        platform=args.platform,
+        disable_content_trust=args.disable_content_trust,
+        scan_options=options,
+        baseline=args.baseline,
+        report_format=args.format,
+        report_output=args.output,
+    )
+    return guarded_push(request)
+
+
+def _run_install_plugin(args: argparse.Namespace) -> int:
+    from hubguard.plugin import install_plugin
+
+    path = install_plugin(args.docker_config)
+    print(f"hubguard: installed the docker CLI plugin at {path}; try: docker hubguard push --help")
+    return EXIT_CLEAN
+
+
+def emit(report: ScanReport, args: argparse.Namespace, rules: dict | None) -> None:
     """Render the report to ``--output`` or stdout."""
     from hubguard.report import render
 

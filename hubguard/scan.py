@@ -11,16 +11,15 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
-from hubguard.detect.content import inspect_file
 from hubguard.detect.engine import Detector, Hit
-from hubguard.detect.rules import RuleSet, load_rules
+from hubguard.detect.rules import RuleSet, load_rules, rules_digest
 from hubguard.model import Finding, LayerRef, ScanReport, Target
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.blobs import BlobRef
-from hubguard.sources.daemon import engine_client, open_daemon_image, resolve_image_id
 from hubguard.sources.image import Image
 from hubguard.sources.layers import LayerIndex, iter_layer_files
 
@@ -91,14 +90,26 @@ class ImageScan:
 
 
 class Scanner:
-    def __init__(self, options: ScanOptions, rules: RuleSet | None = None) -> None:
+    """Rules and detectors are built on first use: a fully cached scan needs neither."""
+
+    def __init__(self, options: ScanOptions) -> None:
         self.options = options
-        self.rules = rules or load_rules(options.rules_dirs)
-        self.detector = Detector(self.rules, exhaustive=options.exhaustive)
-        salt = (
-            f"{self.rules.digest}|exhaustive={options.exhaustive}|third_party={options.include_third_party}"
+        salt = "|".join(
+            (
+                rules_digest(options.rules_dirs),
+                f"exhaustive={options.exhaustive}",
+                f"third_party={options.include_third_party}",
+            )
         )
         self.cache = Cache(options.cache_dir or default_cache_dir(), salt) if options.use_cache else None
+
+    @cached_property
+    def rules(self) -> RuleSet:
+        return load_rules(self.options.rules_dirs)
+
+    @cached_property
+    def detector(self) -> Detector:
+        return Detector(self.rules, exhaustive=self.options.exhaustive)
 
     def scan(self, specs: list[str]) -> ScanReport:
         """Scan each ``docker-archive:``/``oci:`` spec or engine image into one report."""
@@ -117,6 +128,8 @@ class Scanner:
 
     def scan_engine_image(self, reference: str, image_id: str) -> ScanReport:
         """Scan exactly ``image_id`` (what ``reference`` pointed at when resolved), for a push."""
+        from hubguard.sources.daemon import open_daemon_image
+
         report = ScanReport()
         if self._scan_engine_from_cache(reference, report, image_id):
             return report
@@ -129,6 +142,8 @@ class Scanner:
         """A warm engine scan: an inspect, no export, when the image and its layers are all cached."""
         if self.cache is None:
             return False
+        from hubguard.sources.daemon import engine_client, resolve_image_id
+
         client = engine_client()
         image_id = image_id or resolve_image_id(client, reference)
         cached = self.cache.get("image", image_id)
@@ -143,13 +158,17 @@ class Scanner:
         return True
 
     def scan_image(self, image: Image, report: ScanReport) -> None:
-        image_scan = ImageScan(
-            image.platform,
-            tuple(self._shown_ref(layer.ref) for layer in image.layers),
-            self.scan_config(image.config),
-        )
+        cached = self.cache.get("image", image.image_id) if self.cache is not None else None
+        if cached is not None:
+            image_scan = ImageScan.from_json(cached)
+        else:
+            image_scan = ImageScan(
+                image.platform,
+                tuple(self._shown_ref(layer.ref) for layer in image.layers),
+                self.scan_config(image.config),
+            )
         scans = self._layer_scans([(layer.ref.digest, layer.blob) for layer in image.layers])
-        if self.cache is not None:
+        if self.cache is not None and cached is None:
             self.cache.put("image", image.image_id, image_scan.to_json())
         self._assemble(report, image.name, image.image_id, image_scan, scans)
 
@@ -201,6 +220,8 @@ class Scanner:
         return results  # type: ignore[return-value]
 
     def scan_blob(self, blob: BlobRef, label: str) -> LayerScan:
+        from hubguard.detect.content import inspect_file
+
         index = LayerIndex()
         hits: list[Hit] = []
         notes: list[str] = []
@@ -260,7 +281,8 @@ class Scanner:
                 state=state,
                 hidden_by=hidden_by,
                 target=target,
-                third_party=source == "layer" and self.rules.is_third_party(hit.path),
+                # Third-party files are only scanned (so only found) with --include-third-party.
+                third_party=self.options.include_third_party and self.rules.is_third_party(hit.path),
             )
         )
 

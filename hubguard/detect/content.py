@@ -79,12 +79,16 @@ def inspect_file(detector: Detector, path: str, size: int, reader: BinaryIO) -> 
     is_archive = lowered.endswith(ZIP_SUFFIXES + TAR_SUFFIXES) or (
         lowered.endswith(".gz") and not lowered.endswith(".tar.gz")
     )
-    if name_rules or (is_archive and size <= ARCHIVE_LIMIT):
+    if is_archive and size <= ARCHIVE_LIMIT:
+        data = reader.read()
+        if not _members(detector, path, data, result):
+            result.hits.extend(scan_bytes(detector, data, path))  # not a readable archive after all
+        _credential_file(detector, path, data, name_rules, result)
+        return result
+    if name_rules:
         data = reader.read()
         result.hits.extend(scan_bytes(detector, data, path))
         _credential_file(detector, path, data, name_rules, result)
-        if is_archive and size <= ARCHIVE_LIMIT:
-            _members(detector, path, data, result)
         return result
     if is_archive:
         result.notes.append(f"{path}: archive of {size} bytes not opened (limit {ARCHIVE_LIMIT})")
@@ -148,13 +152,14 @@ def _credential_file(detector: Detector, path: str, data: bytes, rules: list, re
         return
 
 
-def _members(detector: Detector, path: str, data: bytes, result: FileResult) -> None:
+def _members(detector: Detector, path: str, data: bytes, result: FileResult) -> bool:
+    """Scan each member as ``path!member``; False if ``data`` is not a readable archive."""
     budget = ARCHIVE_TOTAL_LIMIT
     try:
         for name, member in _archive_members(path, data):
             if budget <= 0:
                 result.notes.append(f"{path}: members past {ARCHIVE_TOTAL_LIMIT} bytes not scanned")
-                return
+                return True
             budget -= len(member)
             member_path = f"{path}!{name}"
             name_rules = [rule for rule in detector.rules.file_rules if rule.matches_name(name)]
@@ -162,6 +167,8 @@ def _members(detector: Detector, path: str, data: bytes, result: FileResult) -> 
             _credential_file(detector, member_path, member, name_rules, result)
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
         result.notes.append(f"{path}: archive not readable ({exc}); scanned as bytes only")
+        return False
+    return True
 
 
 def _archive_members(path: str, data: bytes) -> Iterator[tuple[str, bytes]]:

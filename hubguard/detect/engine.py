@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-from detect_secrets.filters import heuristic
+from functools import cache
 
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
 from hubguard.model import Severity, hash_secret, redact
@@ -22,20 +21,6 @@ LONG_LINE = 4 * WINDOW
 BLOCK_LIMIT = 64 * 1024  # how far a multi-line secret (a PEM block) may reach
 PRAGMA = re.compile(r"pragma: ?allowlist[ \t]+secret", re.IGNORECASE)
 PRAGMA_NEXTLINE = re.compile(r"pragma: ?allowlist[ \t]+nextline[ \t]+secret", re.IGNORECASE)
-DETECT_SECRETS_FILTERS = tuple(
-    (check, tuple(inspect.signature(check).parameters))
-    for check in (
-        heuristic.is_sequential_string,
-        heuristic.is_potential_uuid,
-        heuristic.is_likely_id_string,
-        heuristic.is_templated_secret,
-        heuristic.is_prefixed_with_dollar_sign,
-        heuristic.is_indirect_reference,
-        heuristic.is_lock_file,
-        heuristic.is_not_alphanumeric_string,
-        heuristic.is_swagger_file,
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -50,6 +35,28 @@ class Hit:
     hashed_secret: str
     redacted: str
     pragma: bool = False
+
+
+@cache
+def _detect_secrets_filters() -> tuple[tuple[Callable[..., bool], tuple[str, ...]], ...]:
+    """detect-secrets' false-positive heuristics, with the arguments each takes.
+
+    Imported on first use: a warm (cached) scan never needs detect-secrets at all.
+    """
+    from detect_secrets.filters import heuristic
+
+    checks = (
+        heuristic.is_sequential_string,
+        heuristic.is_potential_uuid,
+        heuristic.is_likely_id_string,
+        heuristic.is_templated_secret,
+        heuristic.is_prefixed_with_dollar_sign,
+        heuristic.is_indirect_reference,
+        heuristic.is_lock_file,
+        heuristic.is_not_alphanumeric_string,
+        heuristic.is_swagger_file,
+    )
+    return tuple((check, tuple(inspect.signature(check).parameters)) for check in checks)
 
 
 @dataclass
@@ -75,6 +82,7 @@ class Detector:
         binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple(binary_rules)
+        self.filters = _detect_secrets_filters()
         self.plugins = [
             _Plugin(p, _plugin_instance(p.name), re.compile("|".join(p.prefilter), re.IGNORECASE))
             for p in rules.plugins
@@ -160,8 +168,7 @@ class Detector:
             secret = potential.secret_value
             arguments = {"secret": secret, "line": line, "plugin": plugin.instance, "filename": path}
             if not secret or any(
-                check(**{name: arguments[name] for name in parameters})
-                for check, parameters in DETECT_SECRETS_FILTERS
+                check(**{name: arguments[name] for name in parameters}) for check, parameters in self.filters
             ):
                 continue
             yield secret

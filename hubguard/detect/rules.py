@@ -13,7 +13,6 @@ import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 from hubguard.errors import InputError
@@ -142,14 +141,6 @@ class RuleSet:
         """Paths whose contents are never secrets (checksums in RECORD files, lockfiles)."""
         return any(glob_match(path, pattern) for allow in self.allows for pattern in allow.paths)
 
-    @cached_property
-    def digest(self) -> str:
-        """Hash of every pack's bytes: part of the layer-cache key."""
-        hasher = hashlib.sha256()
-        for source in self.sources:
-            hasher.update(Path(source).read_bytes())
-        return hasher.hexdigest()[:16]
-
     def by_id(self) -> dict[str, TokenRule | FileRule]:
         return {rule.id: rule for rule in (*self.token_rules, *self.file_rules)}
 
@@ -206,13 +197,27 @@ def builtin_rules_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
-def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
-    """Load the built-in packs, then each ``--rules DIR``; a later rule id replaces an earlier one."""
+def pack_files(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
+    """The built-in packs, then each ``--rules DIR``'s, in load order."""
     files: list[Path] = sorted(builtin_rules_dir().glob("*.toml"))
     for directory in extra_dirs:
         if not Path(directory).is_dir():
             raise InputError(f"--rules {directory}: not a directory")
         files.extend(sorted(Path(directory).glob("*.toml")))
+    return files
+
+
+def rules_digest(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> str:
+    """Hash of every pack's bytes (part of the cache key), without parsing any of them."""
+    hasher = hashlib.sha256()
+    for path in pack_files(extra_dirs):
+        hasher.update(path.name.encode() + b"\0" + path.read_bytes())
+    return hasher.hexdigest()[:16]
+
+
+def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
+    """Load the built-in packs, then each ``--rules DIR``; a later rule id replaces an earlier one."""
+    files = pack_files(extra_dirs)
     token_rules: dict[str, TokenRule] = {}
     file_rules: dict[str, FileRule] = {}
     allows: dict[str, Allow] = {}
