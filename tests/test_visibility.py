@@ -1,0 +1,449 @@
+"""Visibility decisions against a real local HTTP server that answers like the Docker Hub API.
+
+The fake Hub behaves like the real one where it matters: a private repository is visible
+only to a caller holding a bearer token from ``POST /v2/auth/token``, everyone else gets 404.
+Credentials come from a real ``config.json`` and a real credential-helper executable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from email.message import Message
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from hubguard.config import Config, VisibilityRule
+from hubguard.detect.examples import expand
+from hubguard.errors import InputError
+from hubguard.reference import parse_reference
+from hubguard.visibility import (
+    HUB_API_URL_ENV,
+    HubCredentials,
+    decide_visibility,
+    hub_credentials,
+    retry_delay,
+)
+
+USER = "alice"
+SECRET = expand("dckr_pat_{b64url:27}", seed="test_visibility")
+
+
+class FakeHub:
+    """State of the fake Docker Hub: repositories, accounts, and what it was asked."""
+
+    def __init__(self) -> None:
+        self.repositories: dict[str, bool] = {}  # "namespace/name" -> is_private
+        self.accounts: dict[str, str] = {USER: SECRET}
+        self.tokens: set[str] = set()
+        self.logins: list[tuple[str, str]] = []  # (route, identifier)
+        self.lookups: list[tuple[str, bool]] = []  # (path, authenticated)
+        self.queued: list[tuple[int, dict[str, str]]] = []  # forced lookup answers, in order
+        self.legacy_only = False
+        self.stall = threading.Event()
+        self.release = threading.Event()
+        self.url = ""
+
+    def issue_token(self, identifier: object, secret: object) -> str | None:
+        if not isinstance(identifier, str) or self.accounts.get(identifier) != secret:
+            return None
+        token = uuid.uuid4().hex
+        self.tokens.add(token)
+        return token
+
+
+def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep test output quiet."""
+
+        def answer(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/v2/auth/token" and not hub.legacy_only:
+                hub.logins.append((self.path, body.get("identifier")))
+                token = hub.issue_token(body.get("identifier"), body.get("secret"))
+                if token:
+                    self.answer(200, {"access_token": token})
+                else:
+                    self.answer(401, {"errinfo": None, "message": "unauthorized"})
+            elif self.path == "/v2/users/login" and hub.legacy_only:
+                hub.logins.append((self.path, body.get("username")))
+                token = hub.issue_token(body.get("username"), body.get("password"))
+                if token:
+                    self.answer(200, {"token": token})
+                else:
+                    self.answer(401, {"detail": "Incorrect authentication credentials"})
+            else:
+                self.answer(404, {"errinfo": None, "message": "not found"})
+
+        def do_GET(self) -> None:
+            if hub.stall.is_set():
+                hub.release.wait(10)
+            prefix = "/v2/namespaces/"
+            namespace, _, repository = self.path.removeprefix(prefix).partition("/repositories/")
+            authorization = self.headers.get("Authorization", "")
+            authenticated = authorization.removeprefix("Bearer ") in hub.tokens
+            hub.lookups.append((self.path, authenticated))
+            if hub.queued:
+                status, headers = hub.queued.pop(0)
+                self.answer(status, {"errinfo": None, "message": "forced"}, headers)
+                return
+            full_name = f"{namespace}/{repository}"
+            is_private = hub.repositories.get(full_name)
+            if is_private is None or (is_private and not authenticated):
+                self.answer(404, {"errinfo": None, "message": "not found"})
+                return
+            self.answer(
+                200,
+                {
+                    "name": repository,
+                    "namespace": namespace,
+                    "repository_type": "image",
+                    "status": 1,
+                    "is_private": is_private,
+                    "star_count": 0,
+                    "pull_count": 0,
+                },
+            )
+
+    return Handler
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHub]:
+    state = FakeHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        state.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may read the real user's docker login or point at the real Hub."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
+    monkeypatch.delenv(HUB_API_URL_ENV, raising=False)
+
+
+def docker_config(directory: Path, content: dict) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(content), encoding="utf-8")
+    return directory
+
+
+def auths_login(directory: Path, secret: str = SECRET) -> Path:
+    encoded = base64.b64encode(f"{USER}:{secret}".encode()).decode()
+    return docker_config(directory, {"auths": {"https://index.docker.io/v1/": {"auth": encoded}}})
+
+
+def install_helper(bin_dir: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real ``docker-credential-<name>`` that knows one login and logs what it was asked."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    asked = bin_dir / f"{name}.asked"
+    script = bin_dir / f"docker-credential-{name}"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = get ] || exit 2\n'
+        "server=$(cat)\n"
+        f"printf '%s\\n' \"$server\" >> '{asked}'\n"
+        'case "$server" in\n'
+        "  https://index.docker.io/v1/|docker.io)\n"
+        f'    printf \'{{"ServerURL":"%s","Username":"{USER}","Secret":"{SECRET}"}}\' "$server";;\n'
+        "  *) echo 'credentials not found in native keychain'; exit 1;;\n"
+        "esac\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path('/usr/bin')}:{Path('/bin')}")
+    return asked
+
+
+def ask(hub: FakeHub, name: str, config_dir: Path | None = None, timeout: float = 5.0):
+    return decide_visibility(
+        parse_reference(name),
+        Config(hub_api_url=hub.url, hub_timeout=timeout),
+        docker_config_dir=config_dir,
+    )
+
+
+def test_public_repository_anonymously(hub: FakeHub) -> None:
+    hub.repositories["myname/open"] = False
+    result = ask(hub, "myname/open:1")
+    assert (result.public, result.label, result.source) == (True, "public (Docker Hub API)", "hub")
+    assert hub.lookups == [("/v2/namespaces/myname/repositories/open", False)]
+    assert hub.logins == []
+
+
+def test_private_repository_with_auths_login(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    result = ask(hub, "alice/closed", auths_login(tmp_path / "docker"))
+    assert (result.public, result.label, result.source) == (False, "private (Docker Hub API)", "hub")
+    assert hub.logins == [("/v2/auth/token", USER)]
+    assert hub.lookups == [("/v2/namespaces/alice/repositories/closed", True)]
+
+
+def test_private_repository_seen_anonymously_is_treated_as_public(hub: FakeHub) -> None:
+    hub.repositories["alice/closed"] = True
+    result = ask(hub, "alice/closed")
+    assert result.public and result.source == "unknown"
+    assert result.label.startswith("unknown → treated as public (Docker Hub API: alice/closed")
+    assert "missing or not visible to you" in result.label
+    assert "asked anonymously: no " in result.label and "config.json" in result.label
+
+
+def test_missing_repository_is_treated_as_public(hub: FakeHub, tmp_path: Path) -> None:
+    result = ask(hub, "alice/new-app", auths_login(tmp_path / "docker"))
+    assert result.public and result.source == "unknown"
+    assert "a first push creates it with the namespace's default visibility" in result.label
+    assert "anonymously" not in result.label
+    assert hub.lookups == [("/v2/namespaces/alice/repositories/new-app", True)]
+
+
+def test_official_image_is_looked_up_in_library(hub: FakeHub) -> None:
+    hub.repositories["library/busybox"] = False
+    assert ask(hub, "busybox").label == "public (Docker Hub API)"
+    assert hub.lookups[0][0] == "/v2/namespaces/library/repositories/busybox"
+
+
+def test_wrong_password_falls_back_to_anonymous(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    wrong = expand("dckr_pat_{b64url:27}", seed="wrong password")
+    result = ask(hub, "alice/closed", auths_login(tmp_path / "docker", secret=wrong))
+    assert result.public and result.source == "unknown"
+    assert "Docker Hub refused the login of 'alice'" in result.label
+    assert "(HTTP 401)" in result.label
+    assert wrong not in result.label and SECRET not in result.label
+    assert hub.lookups == [("/v2/namespaces/alice/repositories/closed", False)]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_lookup_is_unknown(hub: FakeHub, status: int) -> None:
+    hub.repositories["alice/open"] = False
+    hub.queued.append((status, {}))
+    result = ask(hub, "alice/open")
+    assert result.public and result.source == "unknown"
+    assert f"Docker Hub API refused the lookup (HTTP {status})" in result.label
+
+
+def test_server_error_and_missing_field_are_unknown(hub: FakeHub) -> None:
+    hub.queued.append((500, {}))
+    assert ask(hub, "alice/x").label == "unknown → treated as public (Docker Hub API answered HTTP 500)"
+    hub.queued.append((200, {}))  # the forced body has no is_private
+    assert "without is_private" in ask(hub, "alice/x").label
+
+
+def test_redirect_is_not_followed(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    hub.queued.append((302, {"Location": f"{hub.url}/v2/namespaces/alice/repositories/closed"}))
+    result = ask(hub, "alice/closed", auths_login(tmp_path / "docker"))
+    assert result.label == "unknown → treated as public (Docker Hub API answered HTTP 302)"
+    assert len(hub.lookups) == 1
+
+
+def test_rate_limit_waits_and_retries_once(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    hub.queued.append((429, {"Retry-After": "1"}))
+    started = time.monotonic()
+    result = ask(hub, "alice/closed", auths_login(tmp_path / "docker"))
+    assert time.monotonic() - started >= 1.0
+    assert result.label == "private (Docker Hub API)"
+    assert len(hub.lookups) == 2
+
+
+def test_rate_limit_with_unix_timestamp_header(hub: FakeHub) -> None:
+    hub.repositories["alice/open"] = False
+    hub.queued.append((429, {"X-Retry-After": str(int(time.time()) + 1)}))
+    assert ask(hub, "alice/open").label == "public (Docker Hub API)"
+    assert len(hub.lookups) == 2
+
+
+def test_long_rate_limit_is_not_waited_for(hub: FakeHub) -> None:
+    hub.repositories["alice/open"] = False
+    hub.queued.append((429, {"Retry-After": "3600"}))
+    started = time.monotonic()
+    result = ask(hub, "alice/open")
+    assert time.monotonic() - started < 2
+    assert result.label == (
+        "unknown → treated as public (Docker Hub API rate limit (HTTP 429, retry after 3600s))"
+    )
+    assert len(hub.lookups) == 1
+
+
+def test_rate_limit_twice_gives_up(hub: FakeHub) -> None:
+    hub.queued += [(429, {"Retry-After": "0"}), (429, {"Retry-After": "0"})]
+    result = ask(hub, "alice/open")
+    assert result.public and "rate limit" in result.label
+    assert len(hub.lookups) == 2
+
+
+def test_slow_api_times_out_quickly(hub: FakeHub) -> None:
+    hub.stall.set()
+    started = time.monotonic()
+    result = ask(hub, "alice/open", timeout=0.3)
+    assert time.monotonic() - started < 2
+    assert result.label == "unknown → treated as public (Docker Hub API did not answer within 0.3s)"
+
+
+def test_unreachable_api_is_unknown() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = decide_visibility(
+        parse_reference("alice/app"), Config(hub_api_url=f"http://127.0.0.1:{port}", hub_timeout=1)
+    )
+    assert result.public and result.source == "unknown"
+    assert f"Docker Hub API unreachable at http://127.0.0.1:{port}" in result.label
+
+
+def test_creds_store_helper_is_run(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub.repositories["alice/closed"] = True
+    asked = install_helper(tmp_path / "bin", "hgtest", monkeypatch)
+    config_dir = docker_config(tmp_path / "docker", {"auths": {}, "credsStore": "hgtest"})
+    result = ask(hub, "alice/closed", config_dir)
+    assert result.label == "private (Docker Hub API)"
+    assert asked.read_text().splitlines() == ["https://index.docker.io/v1/"]
+    assert hub.logins == [("/v2/auth/token", USER)]
+
+
+def test_cred_helpers_entry_is_preferred(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = install_helper(tmp_path / "bin", "hgtest", monkeypatch)
+    wrong = base64.b64encode(b"mallory:not-used").decode()
+    docker_config(
+        tmp_path / "docker",
+        {
+            "auths": {"https://index.docker.io/v1/": {"auth": wrong}},
+            "credsStore": "absent-helper",
+            "credHelpers": {"docker.io": "hgtest"},
+        },
+    )
+    credentials, note = hub_credentials(tmp_path / "docker")
+    assert (credentials.username, credentials.secret, note) == (USER, SECRET, "")
+    assert credentials.source == "docker-credential-hgtest"
+    assert SECRET not in repr(credentials)
+    assert asked.read_text().splitlines() == ["docker.io"]
+
+
+def test_missing_helper_is_explained(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub.repositories["alice/closed"] = True
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    config_dir = docker_config(tmp_path / "docker", {"credsStore": "absent-helper"})
+    result = ask(hub, "alice/closed", config_dir)
+    assert result.public
+    assert "credential helper docker-credential-absent-helper is not installed" in result.label
+
+
+def test_helper_without_login_falls_back_to_auths(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_helper(tmp_path / "bin", "hgtest", monkeypatch)
+    encoded = base64.b64encode(f"{USER}:{SECRET}".encode()).decode()
+    docker_config(
+        tmp_path / "docker",
+        {"credHelpers": {"index.docker.io": "hgtest"}, "auths": {"docker.io": {"auth": encoded}}},
+    )
+    credentials, _ = hub_credentials(tmp_path / "docker")
+    assert credentials is not None and credentials.source.startswith("auths in ")
+
+
+@pytest.mark.parametrize(
+    ("content", "note"),
+    [
+        ({"auths": {"https://index.docker.io/v1/": {"identitytoken": "x"}}}, "identity token"),
+        ({"auths": {"https://index.docker.io/v1/": {"auth": "%%%"}}}, "unreadable auth"),
+        ({"auths": {"quay.io": {"auth": "eDp5"}}}, "no Docker Hub login in "),
+        ([1, 2], "is not a JSON object"),
+    ],
+)
+def test_unusable_docker_config_means_anonymous(content: object, note: str, tmp_path: Path) -> None:
+    docker_config(tmp_path / "docker", content)  # type: ignore[arg-type]
+    credentials, why = hub_credentials(tmp_path / "docker")
+    assert credentials is None and note in why
+
+
+def test_username_password_entry_and_docker_config_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = docker_config(
+        tmp_path / "env-docker", {"auths": {"index.docker.io": {"username": USER, "password": SECRET}}}
+    )
+    monkeypatch.setenv("DOCKER_CONFIG", str(directory))
+    credentials, _ = hub_credentials()
+    assert credentials == HubCredentials(USER, SECRET, f"auths in {directory / 'config.json'}")
+
+
+def test_legacy_login_route(hub: FakeHub, tmp_path: Path) -> None:
+    hub.legacy_only = True
+    hub.repositories["alice/closed"] = True
+    assert ask(hub, "alice/closed", auths_login(tmp_path / "docker")).label == ("private (Docker Hub API)")
+    assert hub.logins == [("/v2/users/login", USER)]
+
+
+def test_config_rule_wins_without_asking_the_hub(hub: FakeHub, tmp_path: Path) -> None:
+    origin = tmp_path / ".hubguard.toml"
+    rule = VisibilityRule("alice/*", "docker.io/alice/*", "private", origin)
+    config = Config(visibility_rules=(rule,), hub_api_url=hub.url)
+    result = decide_visibility(parse_reference("alice/app"), config)
+    assert (result.public, result.source) == (False, "config")
+    assert result.label == f'private (config: {origin}, rule "alice/*")'
+    assert hub.lookups == [] and hub.logins == []
+
+
+def test_other_registry_without_rule_is_unknown(hub: FakeHub) -> None:
+    result = decide_visibility(parse_reference("localhost:5000/app"), Config(hub_api_url=hub.url))
+    assert result.public and result.source == "unknown"
+    assert result.label == "unknown → treated as public (no [visibility] rule matches localhost:5000/app)"
+    assert hub.lookups == []
+
+
+def test_environment_overrides_api_url(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub.repositories["alice/open"] = False
+    monkeypatch.setenv(HUB_API_URL_ENV, hub.url + "/")
+    config = Config(hub_api_url="http://127.0.0.1:9")  # would be refused
+    assert decide_visibility(parse_reference("alice/open"), config).label == "public (Docker Hub API)"
+    monkeypatch.setenv(HUB_API_URL_ENV, "not a url")
+    with pytest.raises(InputError, match=f"{HUB_API_URL_ENV} must be an http"):
+        decide_visibility(parse_reference("alice/open"), config)
+
+
+def test_retry_delay_header_forms() -> None:
+    def headers(**values: str) -> Message:
+        message = Message()
+        for name, value in values.items():
+            message[name.replace("_", "-")] = value
+        return message
+
+    assert retry_delay(headers(Retry_After="7")) == 7
+    assert retry_delay(headers(X_Retry_After="3")) == 3
+    assert 0 < retry_delay(headers(X_Retry_After=str(int(time.time()) + 30))) <= 30
+    assert 0 < retry_delay(headers(Retry_After=formatdate(time.time() + 30, usegmt=True))) <= 30
+    assert retry_delay(headers(Retry_After="soon")) is None
+    assert retry_delay(headers(Retry_After="nan")) is None
+    assert retry_delay(headers()) is None
