@@ -8,6 +8,7 @@ test suite checks both modes report the same findings.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -107,7 +108,8 @@ class Detector:
             return
         line_no, counted_to, pos = first_line, 0, 0
         search = self.prefilter.search
-        while (match := search(data, pos)) is not None:
+        lowered = data.lower()  # ASCII-only, length-preserving: offsets stay valid
+        while (match := search(lowered, pos)) is not None:
             start = data.rfind(b"\n", 0, match.start()) + 1
             end = data.find(b"\n", match.end())
             end = len(data) if end < 0 else end
@@ -199,7 +201,7 @@ class Detector:
         if self.binary_prefilter is None:
             return []
         found: dict[tuple[str, str], Hit] = {}
-        for match in self.binary_prefilter.finditer(data):
+        for match in self.binary_prefilter.finditer(data.lower()):
             window = data[max(0, match.start() - 256) : match.end() + WINDOW].decode("latin-1")
             for rule in self.binary_rules:
                 for secret in rule.secrets(window):
@@ -217,9 +219,30 @@ def _overlaps(secret: str, seen: list[str]) -> bool:
 
 
 def _compile(fragments: list[str]) -> re.Pattern[bytes] | None:
+    """One alternation over lowercased bytes (case-sensitive matching is much faster than
+    IGNORECASE, and lowering a buffer costs far less than the difference).
+
+    RE2 runs it as an automaton, about a hundred times faster than ``re`` on a large
+    alternation; ``re`` is the pure-Python fallback (forced with HUBGUARD_PURE_PYTHON=1).
+    """
     if not fragments:
         return None
-    return re.compile("|".join(sorted(set(fragments))).encode(), re.IGNORECASE)
+    pattern = "|".join(sorted(set(fragments))).encode()
+    accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
+    if accelerator is not None:
+        try:
+            return accelerator.compile(pattern)  # type: ignore[no-any-return]
+        except accelerator.error:
+            pass  # a construct RE2 lacks: the fallback handles it
+    return re.compile(pattern)
+
+
+def _re2():
+    try:
+        import re2
+    except ImportError:
+        return None
+    return re2
 
 
 def _plugin_instance(name: str) -> object:

@@ -253,6 +253,8 @@ def load_pack(path: Path) -> RuleSet:
         plugins = [_plugin(entry) for entry in data.get("plugin", [])]
         for plugin in plugins:
             for fragment in plugin.prefilter:
+                if fragment != fragment.lower():
+                    raise ValueError(f"plugin {plugin.name}: prefilter {fragment!r} must be lowercase")
                 re.compile(fragment.encode())
     except (KeyError, TypeError, ValueError, re.error) as exc:
         raise InputError(f"rule pack {path}: {exc}") from None

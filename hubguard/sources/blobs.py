@@ -27,7 +27,9 @@ class BlobRef:
     size: int
 
     def open(self) -> BinaryIO:
-        return io.BufferedReader(_FileSlice(self.path, self.offset, self.size), 1024 * 1024)  # type: ignore[return-value]
+        # Unbuffered on purpose: tarfile seeks to every header, and a read-ahead buffer would
+        # turn each 512-byte header read into a buffer-sized one.
+        return _FileSlice(self.path, self.offset, self.size)  # type: ignore[return-value]
 
 
 class _FileSlice(io.RawIOBase):
