@@ -136,6 +136,44 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=["clear", "dir"])
     cache.add_argument("--cache-dir", type=Path)
     cache.set_defaults(run=_run_cache)
+
+    context = commands.add_parser(
+        "context", help="scan what docker build would send, and check .dockerignore covers secrets"
+    )
+    context.add_argument(
+        "paths",
+        nargs="*",
+        metavar="DIR",
+        help="the build context (default: .); with --staged, the changed files (what pre-commit passes)",
+    )
+    context.add_argument(
+        "-f",
+        "--file",
+        dest="dockerfile",
+        metavar="DOCKERFILE",
+        help="the Dockerfile, relative to the current directory as in docker build (default: DIR/Dockerfile)",
+    )
+    context.add_argument(
+        "--builder",
+        choices=("buildkit", "buildkit-20.10", "classic"),  # hubguard.dockerignore.BUILDERS
+        default="buildkit",
+        help="whose .dockerignore semantics to follow (default: buildkit; see docs/context.md)",
+    )
+    _add_detection_options(context)
+    context.add_argument(
+        "--fix", action="store_true", help="append the missing lines to the ignore file in force"
+    )
+    context.add_argument(
+        "--coverage-only",
+        action="store_true",
+        help="only check that credential files are excluded (reads no other file: fast)",
+    )
+    context.add_argument(
+        "--staged",
+        action="store_true",
+        help="pre-commit mode: check the build contexts that the given (or git's staged) files land in",
+    )
+    context.set_defaults(run=_run_context)
     return parser
 
 
@@ -223,6 +261,45 @@ def _run_push(args: argparse.Namespace) -> int:
         report_output=args.output,
     )
     return guarded_push(request)
+
+
+def _run_context(args: argparse.Namespace) -> int:
+    """One build context (or, with --staged, each context the changed files land in): secrets in
+    what is sent, and .dockerignore coverage; ``--fix`` first appends the missing lines."""
+    from hubguard.context import CONTEXT_RULES, ContextScanner, check_staged
+    from hubguard.errors import InputError
+    from hubguard.suppress import load_suppressions
+
+    scanner = ContextScanner(
+        args.rules,
+        include_third_party=args.include_third_party,
+        exhaustive=args.exhaustive,
+        coverage_only=args.coverage_only,
+    )
+    if args.staged:
+        if args.fix or args.dockerfile:
+            raise InputError("--staged finds each Dockerfile itself; use --fix and -f without --staged")
+        report = check_staged(scanner, args.paths, args.builder)
+    else:
+        if len(args.paths) > 1:
+            raise InputError(f"one build context at a time, got {len(args.paths)} (files? add --staged)")
+        context_dir = Path(args.paths[0] if args.paths else ".")
+        dockerfile = None
+        if args.dockerfile:
+            if not Path(args.dockerfile).is_file():
+                raise InputError(f"Dockerfile {args.dockerfile}: no such file")
+            dockerfile = os.path.abspath(args.dockerfile)
+        if args.fix:
+            fixed = scanner.fix(context_dir, dockerfile, args.builder)
+            added = ", ".join(fixed.added) if fixed.added else "nothing to add"
+            print(f"hubguard: {os.path.relpath(fixed.path)}: {added}", file=sys.stderr)
+            check = fixed.check
+        else:
+            check = scanner.check(context_dir, dockerfile, args.builder)
+        report = check.report
+    load_suppressions(Path.cwd(), args.baseline).apply(report)
+    emit(report, args, {**scanner.rules.by_id(), **CONTEXT_RULES} if args.format == "sarif" else None)
+    return exit_code(report, args.fail_on)
 
 
 def _run_install_plugin(args: argparse.Namespace) -> int:

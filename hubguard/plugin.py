@@ -1,0 +1,154 @@
+"""The ``docker hubguard`` CLI plugin: ``docker hubguard push NAME`` is ``hubguard push NAME``.
+
+How the docker CLI runs a plugin (docker/cli ``cli-plugins/manager``; checked with the 20.10
+and 28.x clients): it finds ``docker-hubguard`` in ``$DOCKER_CONFIG/cli-plugins/`` (or a
+system plugin directory), asks ``docker-hubguard docker-cli-plugin-metadata`` for JSON, and
+then runs it with *all* of its own arguments, global options included, e.g.
+``docker-hubguard --config DIR -H unix:///x.sock hubguard push NAME``, with
+``DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND`` naming the docker binary.
+
+Global options are turned into the environment variables that mean the same thing both to
+hubguard's engine client and to the docker CLI that does the push, so the image scanned and
+the image pushed come from the same engine, with the same config and credentials. TLS options
+are refused rather than half-honoured: scanning one engine and pushing from another would be
+worse than an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+
+from hubguard import __version__
+from hubguard.errors import InputError
+
+PLUGIN_NAME = "hubguard"
+EXECUTABLE = "docker-hubguard"
+METADATA_COMMAND = "docker-cli-plugin-metadata"
+# docker's global options that take a value, by every spelling, and what each one sets.
+VALUE_OPTIONS = {
+    "--config": "config",
+    "--context": "context",
+    "-c": "context",
+    "--host": "host",
+    "-H": "host",
+    "--log-level": "log-level",
+    "-l": "log-level",
+}
+FLAG_OPTIONS = {"--debug", "-D"}
+TLS_OPTIONS = {"--tls", "--tlsverify", "--tlscacert", "--tlscert", "--tlskey"}
+SHIM = """#!/bin/sh
+# The docker CLI plugin of hubguard (`docker hubguard ...`), written by `hubguard install-plugin`.
+exec {python} -m hubguard.plugin "$@"
+"""
+
+
+def metadata() -> dict[str, str]:
+    """What the docker CLI asks every plugin for before listing or running it."""
+    return {
+        "SchemaVersion": "0.1.0",
+        "Vendor": "hubguard",
+        "Version": __version__,
+        "ShortDescription": "Scan images for secrets, then push only what is safe to push",
+        "URL": "https://pypi.org/project/hubguard/",
+    }
+
+
+def split_global_options(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
+    """docker's global options given before ``hubguard`` ({name: value}, with the forms
+    pflag accepts: ``--opt value``, ``--opt=value``, ``-Hvalue``, ``-H=value``) and the
+    arguments after it, which are hubguard's own."""
+    options: dict[str, str] = {}
+    index = 0
+    while index < len(arguments):
+        token = arguments[index]
+        index += 1
+        if token == PLUGIN_NAME:
+            return options, arguments[index:]
+        name, equals, value = token.partition("=")
+        if not name.startswith("--") and len(name) > 2:
+            name, value, equals = token[:2], token[2:].removeprefix("="), "="
+        if name in TLS_OPTIONS:
+            raise InputError(
+                f"docker's {name} is not supported by the hubguard plugin: set DOCKER_TLS_VERIFY and "
+                "DOCKER_CERT_PATH instead, so the scan and the push use the same engine"
+            )
+        if name in FLAG_OPTIONS:
+            continue
+        if name not in VALUE_OPTIONS:
+            raise InputError(f"unexpected {token!r} before 'hubguard' (run it as: docker hubguard push NAME)")
+        if not equals:
+            if index >= len(arguments):
+                raise InputError(f"docker option {name} needs a value")
+            value = arguments[index]
+            index += 1
+        key = VALUE_OPTIONS[name]
+        if key == "host" and "host" in options:
+            raise InputError("specify only one -H")
+        options[key] = value
+    raise InputError(f"{EXECUTABLE} is a docker CLI plugin: run it as `docker hubguard push NAME`")
+
+
+def apply_global_options(options: dict[str, str], environ: MutableMapping[str, str]) -> None:
+    """Set the environment as docker's own flags would resolve: ``--context`` beats
+    ``DOCKER_HOST``, ``-H`` beats ``DOCKER_CONTEXT``, and both together are an error."""
+    if "host" in options and "context" in options:
+        raise InputError("conflicting options: either specify --host or --context, not both")
+    if "config" in options:
+        environ["DOCKER_CONFIG"] = options["config"]
+    if "host" in options:
+        environ["DOCKER_HOST"] = options["host"]
+        environ.pop("DOCKER_CONTEXT", None)
+    if "context" in options:
+        environ["DOCKER_CONTEXT"] = options["context"]
+        if options["context"] != "default":  # the default context is DOCKER_HOST's engine
+            environ.pop("DOCKER_HOST", None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``docker-hubguard``: the metadata answer, or hubguard's CLI."""
+    from hubguard import cli
+
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == [METADATA_COMMAND]:
+        print(json.dumps(metadata(), indent=2))
+        return cli.EXIT_CLEAN
+    try:
+        options, rest = split_global_options(arguments)
+        apply_global_options(options, os.environ)
+    except InputError as exc:
+        print(f"hubguard: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return cli.main(rest)
+
+
+def install_plugin(docker_config_dir: Path | None = None) -> Path:
+    """Write the ``docker-hubguard`` shim into ``cli-plugins/`` of the docker config dir
+    (``$DOCKER_CONFIG`` or ``~/.docker``), where the docker CLI looks for plugins.
+
+    The shim runs this interpreter, so it keeps working whichever environment is active when
+    docker runs it; writing it again is harmless (same content, atomic replace).
+    """
+    config_dir = docker_config_dir or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    directory = Path(config_dir) / "cli-plugins"
+    target = directory / EXECUTABLE
+    staging = directory / f".{EXECUTABLE}.{os.getpid()}.tmp"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        staging.write_text(SHIM.format(python=shlex.quote(sys.executable)), encoding="utf-8")
+        staging.chmod(0o755)
+        os.replace(staging, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            staging.unlink(missing_ok=True)
+        raise InputError(f"cannot install the docker CLI plugin into {directory}: {exc.strerror}") from None
+    return target
+
+
+if __name__ == "__main__":
+    sys.exit(main())

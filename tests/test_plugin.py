@@ -1,0 +1,215 @@
+"""The `docker hubguard` CLI plugin, run by the real docker CLIs (20.10 and 28.x) from a temporary
+docker config dir: installed by `hubguard install-plugin`, it must behave as `hubguard push`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker.errors
+import pytest
+
+from hubguard.errors import InputError
+from hubguard.plugin import EXECUTABLE, apply_global_options, split_global_options
+
+DOCKER_CLIS = ["/usr/bin/docker", "/usr/local/bin/docker"]
+TIMEOUT = 300
+
+
+def run(command: list[str], cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, **(env or {})}
+    )
+
+
+def manifest_status(registry: str, path: str, tag: str) -> int:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{path}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.fixture
+def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh docker config dir with the plugin installed the way a user installs it."""
+    directory = tmp_path / "docker-config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HUBGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    result = run([sys.executable, "-m", "hubguard", "install-plugin"], env={"DOCKER_CONFIG": str(directory)})
+    assert result.returncode == 0, result.stderr
+    return directory
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    directory = tmp_path / "project"
+    directory.mkdir()
+    (directory / ".hubguard.toml").write_text('[visibility]\n"127.0.0.1:*/public/*" = "public"\n')
+    return directory
+
+
+@pytest.fixture
+def tagged(docker_client) -> Iterator[list[str]]:
+    """References the test tags; removed from the engine afterwards."""
+    references: list[str] = []
+    yield references
+    for reference in references:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.api.remove_image(reference)
+
+
+def test_install_plugin_is_idempotent_and_executable(tmp_path: Path):
+    config = tmp_path / "cfg"
+    first = run([sys.executable, "-m", "hubguard", "install-plugin", "--docker-config", str(config)])
+    plugin = config / "cli-plugins" / EXECUTABLE
+    content = plugin.read_bytes()
+    second = run([sys.executable, "-m", "hubguard", "install-plugin", "--docker-config", str(config)])
+
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert str(plugin) in second.stdout
+    assert os.access(plugin, os.X_OK)
+    assert plugin.read_bytes() == content
+    assert sorted(path.name for path in plugin.parent.iterdir()) == [EXECUTABLE]
+
+
+def test_install_plugin_into_an_unwritable_place_is_one_line_error(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+
+    result = run([sys.executable, "-m", "hubguard", "install-plugin", "--docker-config", str(blocker)])
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("hubguard: error: cannot install the docker CLI plugin into ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_metadata_is_what_docker_expects(docker_config: Path):
+    result = run([str(docker_config / "cli-plugins" / EXECUTABLE), "docker-cli-plugin-metadata"])
+
+    metadata = json.loads(result.stdout)
+    assert metadata["SchemaVersion"] == "0.1.0"
+    assert metadata["Vendor"] == "hubguard"
+    assert metadata["Version"] and metadata["ShortDescription"] and metadata["URL"]
+
+
+@pytest.mark.parametrize("docker_cli", DOCKER_CLIS)
+def test_docker_lists_the_plugin(docker_cli: str, docker_config: Path):
+    result = run([docker_cli, "--config", str(docker_config), "--help"])
+
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert any(words[:1] == ["hubguard*"] for words in lines), result.stdout
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("docker_cli", DOCKER_CLIS)
+def test_docker_hubguard_push_pushes_clean_and_refuses_leaky_images(
+    docker_cli, docker_config, project, registry, build_image, busybox_image, fake_token, tagged
+):
+    """Through the docker CLI with global options before ``hubguard``; PATH has no docker, so
+    the push can only have used the docker binary that invoked the plugin."""
+    name = f"{registry}/public/plugin-{secrets.token_hex(4)}"
+    clean = build_image(f"FROM {busybox_image}\nCOPY a.txt /a.txt\n", {"a.txt": secrets.token_hex(8)})
+    leaky = build_image(
+        f"FROM {busybox_image}\nCOPY a.txt /a.txt\n", {"a.txt": f"token {fake_token('ghp_{alnum:36}')}\n"}
+    )
+    for image, version in ((clean, "clean"), (leaky, "leaky")):
+        run([docker_cli, "tag", image.id, f"{name}:{version}"])
+        tagged.append(f"{name}:{version}")
+    global_options = ["--config", str(docker_config), "-H", os.environ["DOCKER_HOST"], "--log-level=warn"]
+    no_docker_on_path = {"PATH": "/nonexistent"}
+
+    pushed = run(
+        [docker_cli, *global_options, "hubguard", "push", f"{name}:clean"], project, no_docker_on_path
+    )
+    refused = run(
+        [docker_cli, *global_options, "hubguard", "push", f"{name}:leaky"], project, no_docker_on_path
+    )
+
+    path = name.split("/", 1)[1]
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"hubguard: pushed {name}:clean as sha256:" in pushed.stderr
+    assert manifest_status(registry, path, "clean") == 200
+    assert refused.returncode == 1, refused.stderr
+    assert "fingerprint:" in refused.stderr
+    assert manifest_status(registry, path, "leaky") == 404
+
+
+@pytest.mark.parametrize("docker_cli", DOCKER_CLIS)
+def test_plugin_usage_errors_are_one_line_and_exit_2(docker_cli: str, docker_config: Path):
+    result = run([docker_cli, "--config", str(docker_config), "hubguard", "push", "127.0.0.1:5000/Upper:1"])
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("hubguard: error: invalid image reference '127.0.0.1:5000/Upper:1'")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_run_directly_the_plugin_says_how_to_run_it(docker_config: Path):
+    result = run([str(docker_config / "cli-plugins" / EXECUTABLE), "push", "x"])
+
+    assert result.returncode == 2
+    assert "unexpected 'push' before 'hubguard'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "options", "rest"),
+    [
+        (["hubguard", "push", "x"], {}, ["push", "x"]),
+        (["--config", "/c", "hubguard", "push", "-a", "x"], {"config": "/c"}, ["push", "-a", "x"]),
+        (["--config=/c", "-D", "hubguard", "push"], {"config": "/c"}, ["push"]),
+        (["-Hunix:///s.sock", "hubguard"], {"host": "unix:///s.sock"}, []),
+        (["-H=tcp://h:2376", "-l", "debug", "hubguard"], {"host": "tcp://h:2376", "log-level": "debug"}, []),
+        (["-c", "remote", "hubguard", "hubguard"], {"context": "remote"}, ["hubguard"]),
+        (["--context", "hubguard", "hubguard", "push"], {"context": "hubguard"}, ["push"]),
+    ],
+)
+def test_global_options_are_split_like_docker_parses_them(arguments, options, rest):
+    assert split_global_options(arguments) == (options, rest)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["-H", "a", "-H", "b", "hubguard"], "specify only one -H"),
+        (["--config"], "needs a value"),
+        (["--tlscacert=/ca.pem", "hubguard"], "--tlscacert is not supported"),
+        (["--bogus", "hubguard"], "unexpected '--bogus'"),
+        (["push", "x"], "unexpected 'push'"),
+        ([], "run it as `docker hubguard push NAME`"),
+    ],
+)
+def test_bad_global_options_are_input_errors(arguments, message):
+    with pytest.raises(InputError, match=message.replace("*", r"\*").replace("`", "`")):
+        split_global_options(arguments)
+
+
+def test_host_and_context_resolve_like_the_docker_cli():
+    environ = {"DOCKER_HOST": "unix:///old.sock", "DOCKER_CONTEXT": "old"}
+    apply_global_options({"host": "unix:///new.sock", "config": "/cfg"}, environ)
+    assert environ == {"DOCKER_HOST": "unix:///new.sock", "DOCKER_CONFIG": "/cfg"}
+
+    environ = {"DOCKER_HOST": "unix:///old.sock"}
+    apply_global_options({"context": "remote"}, environ)
+    assert environ == {"DOCKER_CONTEXT": "remote"}
+
+    environ = {"DOCKER_HOST": "unix:///old.sock"}
+    apply_global_options({"context": "default"}, environ)
+    assert environ == {"DOCKER_HOST": "unix:///old.sock", "DOCKER_CONTEXT": "default"}
+
+    with pytest.raises(InputError, match="either specify --host or --context"):
+        apply_global_options({"host": "unix:///a.sock", "context": "b"}, {})

@@ -1,0 +1,169 @@
+"""The hooks in .pre-commit-hooks.yaml, run by the real pre-commit on real ``git commit``s.
+
+pre-commit installs a hook repository by cloning it at a commit, and ``pre-commit try-repo``
+only carries tracked changes over, so files not yet committed here would be missing. The
+``hook_repo`` fixture therefore snapshots this checkout's working tree (tracked and untracked,
+minus what .gitignore excludes) into a throwaway git repository and commits it there; nothing
+in this checkout's own git state changes. pre-commit then builds the hooks' virtualenv from
+that snapshot with pip, once per module (PyPI must be reachable).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = "FROM scratch\nCOPY . /app/\n"
+CONTEXT_HOOK = "hubguard (secrets and sensitive files sent to docker build)"
+COVERAGE_HOOK = "hubguard (.dockerignore covers credential files)"
+Project = Callable[[dict[str, str]], Path]
+
+
+def run(
+    command: list[str], cwd: Path, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess:
+    """stderr is folded into stdout: pre-commit and git print hook lines to either."""
+    result = subprocess.run(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed:\n{result.stdout}", pytrace=False)
+    return result
+
+
+def git(repo: Path, env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(["git", *args], repo, env, check)
+
+
+def hook_result(output: str, hook: str) -> str:
+    """``Passed``/``Failed``/``Skipped`` as pre-commit printed it for ``hook``."""
+    match = re.search(re.escape(hook) + r"\.+(?:\([^)]*\))?(Passed|Failed|Skipped)", output)
+    assert match, output
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Git and pre-commit isolated from the user's configuration and caches."""
+    return {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path_factory.mktemp("pre-commit-home")),
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "hubguard tests",
+        "GIT_AUTHOR_EMAIL": "tests@hubguard.invalid",
+        "GIT_COMMITTER_NAME": "hubguard tests",
+        "GIT_COMMITTER_EMAIL": "tests@hubguard.invalid",
+        "NO_COLOR": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> tuple[Path, str]:
+    """This checkout's working tree, committed in a scratch repository: (path, commit)."""
+    snapshot = tmp_path_factory.mktemp("hook-repo")
+    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT, env).stdout
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file() or source.is_symlink():  # a tracked file deleted in the tree is skipped
+            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, snapshot / name, follow_symlinks=False)
+    assert (snapshot / ".pre-commit-hooks.yaml").is_file()
+    git(snapshot, env, "init", "-q")
+    git(snapshot, env, "add", "-A")
+    git(snapshot, env, "commit", "-q", "-m", "hubguard working tree")
+    return snapshot, git(snapshot, env, "rev-parse", "HEAD").stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path, hook_repo: tuple[Path, str], env: dict[str, str]) -> Project:
+    """A git repository holding ``files`` in its first commit, with both hooks installed."""
+
+    def make(files: dict[str, str]) -> Path:
+        repo = tmp_path / "project"
+        repo.mkdir()
+        hook_path, commit = hook_repo
+        config = (
+            f"repos:\n- repo: {hook_path}\n  rev: {commit}\n  hooks:\n"
+            "  - id: hubguard-context\n  - id: hubguard-dockerignore\n"
+        )
+        for name, content in {**files, ".pre-commit-config.yaml": config}.items():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_text(content)
+        git(repo, env, "init", "-q")
+        git(repo, env, "add", "-A")
+        git(repo, env, "commit", "-q", "-m", "initial")
+        run([sys.executable, "-m", "pre_commit", "install"], repo, env)
+        return repo
+
+    return make
+
+
+@pytest.fixture
+def dotenv(fake_token: Callable[[str], str]) -> str:
+    return f"API_TOKEN={fake_token('{alnum:32}')}\n"
+
+
+def test_a_commit_adding_an_unignored_env_is_refused_until_fixed(
+    project: Project, env: dict[str, str], dotenv: str
+):
+    repo = project({"Dockerfile": DOCKERFILE, ".dockerignore": ".git\n", "app.py": "print('hi')\n"})
+    (repo / ".env").write_text(dotenv)
+    git(repo, env, "add", ".env")
+    refused = git(repo, env, "commit", "-m", "add settings", check=False)
+    output = refused.stdout
+    assert refused.returncode != 0, output
+    assert hook_result(output, CONTEXT_HOOK) == "Failed"
+    assert hook_result(output, COVERAGE_HOOK) == "Failed"
+    assert 'add "**/.env*" to .dockerignore: .env ' in output
+    assert dotenv.strip().split("=")[1] not in output
+
+    fixed = run([sys.executable, "-m", "hubguard", "context", "--fix"], repo, env, check=False)
+    assert fixed.returncode == 0, fixed.stdout
+    git(repo, env, "add", ".dockerignore")
+    accepted = git(repo, env, "commit", "-m", "add settings", check=False)
+    assert accepted.returncode == 0, accepted.stdout
+    assert hook_result(accepted.stdout, CONTEXT_HOOK) == "Passed"
+    committed = git(repo, env, "ls-tree", "--name-only", "HEAD").stdout.split()
+    assert ".env" in committed and ".dockerignore" in committed
+
+
+def test_weakening_or_deleting_the_dockerignore_is_refused(
+    project: Project, env: dict[str, str], dotenv: str
+):
+    repo = project({"Dockerfile": DOCKERFILE, ".dockerignore": ".git\n**/.env*\n", ".env": dotenv})
+    (repo / ".dockerignore").write_text(".git\n")
+    git(repo, env, "add", ".dockerignore")
+    refused = git(repo, env, "commit", "-m", "tidy", check=False)
+    assert refused.returncode != 0
+    assert hook_result(refused.stdout, COVERAGE_HOOK) == "Failed"
+    assert 'add "**/.env*" to .dockerignore' in refused.stdout
+
+    git(repo, env, "rm", "-q", "--cached", ".dockerignore")  # a deletion: pre-commit passes no file
+    (repo / ".dockerignore").unlink()
+    refused = git(repo, env, "commit", "-m", "no ignore file", check=False)
+    assert refused.returncode != 0
+    assert hook_result(refused.stdout, CONTEXT_HOOK) == "Failed"
+    assert "no .dockerignore, and 1 sensitive file would be sent" in refused.stdout
+
+
+def test_only_files_inside_a_build_context_count(project: Project, env: dict[str, str], dotenv: str):
+    repo = project({"services/api/Dockerfile": DOCKERFILE, "docs/guide.md": "# guide\n"})
+    (repo / "docs/.env").write_text(dotenv)
+    git(repo, env, "add", "docs/.env")
+    accepted = git(repo, env, "commit", "-m", "docs env", check=False)
+    assert accepted.returncode == 0, accepted.stdout
+
+    (repo / "services/api/.env").write_text(dotenv)
+    git(repo, env, "add", "services/api/.env")
+    refused = git(repo, env, "commit", "-m", "api env", check=False)
+    assert refused.returncode != 0
+    assert 'add "**/.env*" to services/api/.dockerignore: services/api/.env ' in refused.stdout
