@@ -124,3 +124,46 @@ def test_zip_bomb_is_bounded(detector, monkeypatch):
     data = out.getvalue()
     result = content.inspect_file(detector, "/app/bomb.zip", len(data), io.BytesIO(data))
     assert result.hits == []
+
+
+def _findings(hits) -> set[tuple]:
+    return {(h.rule_id, h.path, h.line, h.hashed_secret) for h in hits}
+
+
+def test_exhaustive_and_prefiltered_agree_on_every_rule_example():
+    """The prefilter may only skip lines no detector would report: checked on every example."""
+    from hubguard.detect.examples import expand
+
+    rules = load_rules()
+    fast, slow = Detector(rules), Detector(rules, exhaustive=True)
+    lines = [
+        expand(t, seed="eq") for r in rules.token_rules for t in (*r.examples.positive, *r.examples.negative)
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert _findings(fast.scan_text(data, "/app/all.txt")) == _findings(slow.scan_text(data, "/app/all.txt"))
+    assert _findings(fast.scan_text(data, "/app/all.txt"))  # the examples do hold secrets
+
+
+def test_exhaustive_and_default_agree_on_the_example_image(tmp_path):
+    from examples.leaky_image import write_archive
+    from hubguard.scan import Scanner, ScanOptions
+
+    archive = tmp_path / "leaky.tar"
+    write_archive(archive)
+    spec = [f"docker-archive:{archive}"]
+    default = Scanner(ScanOptions(use_cache=False)).scan(spec)
+    exhaustive = Scanner(ScanOptions(use_cache=False, exhaustive=True)).scan(spec)
+    assert {f.fingerprint for f in default.findings} == {f.fingerprint for f in exhaustive.findings}
+
+
+def test_pure_python_prefilter_agrees_with_re2(monkeypatch):
+    from hubguard.detect.examples import expand
+
+    rules = load_rules()
+    lines = [expand(t, seed="re2") for r in rules.token_rules for t in r.examples.positive]
+    data = ("\n".join(lines) + "\n").encode()
+    accelerated = Detector(rules)
+    monkeypatch.setenv("HUBGUARD_PURE_PYTHON", "1")
+    pure = Detector(rules)
+    assert type(pure.prefilter) is not type(accelerated.prefilter)
+    assert _findings(pure.scan_text(data, "/a")) == _findings(accelerated.scan_text(data, "/a"))
