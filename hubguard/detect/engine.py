@@ -39,7 +39,7 @@ class Hit:
 
 
 @cache
-def _detect_secrets_filters() -> tuple[tuple[Callable[..., bool], tuple[str, ...]], ...]:
+def detect_secrets_filters() -> tuple[tuple[Callable[..., bool], tuple[str, ...]], ...]:
     """detect-secrets' false-positive heuristics, with the arguments each takes.
 
     Imported on first use: a warm (cached) scan never needs detect-secrets at all.
@@ -83,7 +83,7 @@ class Detector:
         binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple(binary_rules)
-        self.filters = _detect_secrets_filters()
+        self.filters = detect_secrets_filters()
         self.plugins = [
             _Plugin(p, _plugin_instance(p.name), re.compile("|".join(p.prefilter), re.IGNORECASE))
             for p in rules.plugins
@@ -142,7 +142,7 @@ class Detector:
                 continue
             for secret in rule.secrets(line):
                 if rule.block_end:
-                    secret = _block(data, start, rule.block_end) or secret
+                    secret = _block(data, start, rule.block_end, secret) or secret
                 if _overlaps(secret, seen) or self.rules.allowed(secret, path):
                     continue
                 seen.append(secret)
@@ -206,7 +206,7 @@ class Detector:
             for rule in self.binary_rules:
                 for secret in rule.secrets(window):
                     if rule.block_end:
-                        secret = _block(data, match.start(), rule.block_end) or secret
+                        secret = _block(data, max(0, match.start() - 256), rule.block_end, secret) or secret
                     if not self.rules.allowed(secret, path):
                         hit = self._hit(rule.id, rule.title, rule.severity, path, None, secret, False)
                         found.setdefault((hit.rule_id, hit.hashed_secret), hit)
@@ -272,8 +272,10 @@ def _previous_line_has_nextline_pragma(data: bytes, start: int) -> bool:
     return bool(PRAGMA_NEXTLINE.search(text))
 
 
-def _block(data: bytes, start: int, block_end: str) -> str:
-    """A multi-line secret (a PEM block) from its first line to the end marker's line."""
+def _block(data: bytes, start: int, block_end: str, first: str) -> str:
+    """A multi-line secret (a PEM block) from where it begins to the end marker's line."""
+    begins = data.find(first[:64].encode("utf-8", "surrogateescape"), start, start + BLOCK_LIMIT)
+    start = begins if begins >= 0 else start
     end_marker = data.find(block_end.encode(), start, start + BLOCK_LIMIT)
     if end_marker < 0:
         return ""

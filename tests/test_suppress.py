@@ -1,0 +1,278 @@
+"""Suppressions as a user meets them: ``.hubguardignore`` entries, expiry, mistakes in the file,
+detect-secrets baselines, and ``hubguard baseline`` read back by detect-secrets itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from examples.leaky_image import write_archive
+from hubguard.errors import InputError
+from hubguard.model import Finding, ScanReport, Severity, hash_secret
+from hubguard.suppress import load_suppressions, parse_ignore_file
+
+TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+
+
+def finding(rule_id: str, path: str, secret: str) -> Finding:
+    return Finding(rule_id, rule_id, Severity.HIGH, "layer", path, 1, hash_secret(secret), "…")
+
+
+@pytest.fixture
+def report(fake_token) -> ScanReport:
+    return ScanReport(
+        findings=[
+            finding("github-pat-classic", "/app/static/app.min.js", fake_token("ghp_{alnum:36}")),
+            finding("generic-secret-env", "/app/tests/fixtures/app.env", fake_token("{alnum:20}")),
+            finding(
+                "slack-token", "/app/lib/service.jar!BOOT-INF/app.properties", fake_token("xoxb-{digit:12}")
+            ),
+            finding("env-secret", "Config.Env", fake_token("{alnum:20}")),
+        ]
+    )
+
+
+def suppress(project: Path, ignore: str, report: ScanReport) -> list[str]:
+    """Write ``ignore`` as the project's .hubguardignore, apply it; the rule ids left."""
+    (project / ".hubguardignore").write_text(ignore)
+    load_suppressions(project).apply(report)
+    return [f.rule_id for f in report.findings]
+
+
+def test_rule_entry_suppresses_that_rule_only(tmp_path, report):
+    assert suppress(tmp_path, "rule:generic-secret-env\n", report) == [
+        "github-pat-classic",
+        "slack-token",
+        "env-secret",
+    ]
+    assert report.suppressed == 1
+
+
+def test_path_globs_cover_directories_archive_members_and_config(tmp_path, report):
+    ignore = "path:/app/tests/**\npath:*.jar   # vendored jar\npath:Config.Env\n"
+    assert suppress(tmp_path, ignore, report) == ["github-pat-classic"]
+    assert report.suppressed == 3
+
+
+def test_fingerprint_entry_suppresses_exactly_one_finding(tmp_path, report):
+    target = report.findings[0]
+    same_secret_elsewhere = Finding(
+        target.rule_id, target.title, target.severity, "layer", "/app/other.js", 1, target.hashed_secret, "…"
+    )
+    report.findings.append(same_secret_elsewhere)
+    kept = suppress(tmp_path, f"fingerprint:{target.fingerprint}\n", report)
+    assert target not in report.findings and same_secret_elsewhere in report.findings
+    assert len(kept) == 4 and report.suppressed == 1
+
+
+def test_expired_entry_stops_suppressing_and_says_so(tmp_path, report):
+    ignore = (
+        f"rule:github-pat-classic expires={YESTERDAY}  # rotate by then\n"
+        f"rule:slack-token expires={TOMORROW}\n"
+    )
+    kept = suppress(tmp_path, ignore, report)
+    assert "github-pat-classic" in kept and "slack-token" not in kept
+    assert report.notes == [
+        f"{tmp_path / '.hubguardignore'}:1: rule:github-pat-classic (rotate by then) "
+        f"expired on {YESTERDAY}, no longer suppresses"
+    ]
+
+
+def test_entry_expires_on_its_date(tmp_path, report):
+    kept = suppress(tmp_path, f"rule:github-pat-classic expires={date.today().isoformat()}\n", report)
+    assert "github-pat-classic" in kept
+
+
+def test_comments_and_blank_lines_are_ignored(tmp_path):
+    ignore = tmp_path / ".hubguardignore"
+    ignore.write_text("# header\n\n   \n  # indented comment\npath:/app/a#b.txt  # hash inside a glob\n")
+    [entry] = parse_ignore_file(ignore)
+    assert (entry.kind, entry.value, entry.comment, entry.origin) == (
+        "path",
+        "/app/a#b.txt",
+        "hash inside a glob",
+        f"{ignore}:5",
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "rules:github-pat-classic",  # unknown kind
+        "path:",  # no value
+        "github-pat-classic",  # no kind
+        "rule:a rule:b",  # two entries on a line
+        "path:/app/my secrets/*",  # a space in a glob
+        "rule:x expires=2025-13-01",  # no such date
+        "rule:x expires=tomorrow",
+        "rule:x until=2030-01-01",
+    ],
+)
+def test_malformed_line_is_an_input_error_naming_file_and_line(tmp_path, line):
+    ignore = tmp_path / ".hubguardignore"
+    ignore.write_text(f"# fine\nrule:fine\n{line}\n")
+    with pytest.raises(InputError) as raised:
+        load_suppressions(tmp_path)
+    assert f"{ignore}:3:" in str(raised.value)
+
+
+def test_ignore_file_found_in_a_parent_but_not_above_the_git_checkout(tmp_path, report):
+    (tmp_path / ".hubguardignore").write_text("rule:github-pat-classic\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src").mkdir()
+    load_suppressions(repo / "src").apply(report)
+    assert report.suppressed == 0  # the file above the checkout belongs to something else
+
+    (repo / ".hubguardignore").write_text("rule:github-pat-classic\n")
+    load_suppressions(repo / "src").apply(report)
+    assert report.suppressed == 1
+
+
+def test_baseline_suppresses_the_same_secret_at_any_path(tmp_path, fake_token):
+    secret = fake_token("ghp_{alnum:36}")
+    other = fake_token("ghp_{alnum:36}")
+    baseline = {
+        "version": "1.5.0",
+        "results": {"src/settings.py": [{"type": "GitHub Token", "hashed_secret": hash_secret(secret)}]},
+    }
+    (tmp_path / ".secrets.baseline").write_text(json.dumps(baseline))
+    report = ScanReport(
+        findings=[
+            finding("github-pat-classic", "/app/settings.py", secret),
+            finding("github-pat-classic", "/x", other),
+        ]
+    )
+    load_suppressions(tmp_path).apply(report)
+    assert [f.hashed_secret for f in report.findings] == [hash_secret(other)]
+    assert report.suppressed == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", "[]", '{"results": []}', '{"results": {"a.py": [{"type": "x"}]}}', '{"results": {"a": {}}}'],
+)
+def test_a_file_that_is_not_a_baseline_is_an_input_error(tmp_path, content):
+    path = tmp_path / "broken.baseline"
+    path.write_text(content)
+    with pytest.raises(InputError, match=str(path)):
+        load_suppressions(tmp_path, path)
+
+
+def test_an_explicit_baseline_must_exist(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        load_suppressions(tmp_path, tmp_path / "missing.baseline")
+
+
+# -- through the command line -----------------------------------------------------------------
+
+
+def hubguard(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "HUBGUARD_CACHE_DIR": str(cwd / ".cache")}
+    return subprocess.run(
+        [sys.executable, "-m", "hubguard", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A git checkout holding a leaky image archive (the scans run from inside it)."""
+    (tmp_path / ".git").mkdir()
+    write_archive(tmp_path / "leaky.tar")
+    return tmp_path
+
+
+def scan_json(project: Path, *args: str) -> tuple[int, dict]:
+    result = hubguard(project, "scan", "docker-archive:leaky.tar", "--format", "json", *args)
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout) if result.stdout else {}
+
+
+def test_scan_applies_the_ignore_file_and_reports_the_count(project):
+    code, before = scan_json(project)
+    assert code == 1
+    total = len(before["findings"])
+    (project / ".hubguardignore").write_text("path:/app/**\npath:/root/**\n")
+    code, after = scan_json(project)
+    assert code == 1  # ENV, LABEL and history findings remain
+    assert {f["path"].split("[")[0] for f in after["findings"]} <= {"Config.Env", "Config.Labels", "history"}
+    assert after["summary"]["suppressed"] == total - len(after["findings"]) > 0
+
+
+def test_malformed_ignore_file_fails_the_scan_with_one_line(project):
+    (project / ".hubguardignore").write_text("rule:ok\nrule github-pat-classic\n")
+    result = hubguard(project, "scan", "docker-archive:leaky.tar")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert ".hubguardignore:2:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_baseline_round_trip_through_detect_secrets(project):
+    _, before = scan_json(project)
+    written = hubguard(project, "baseline", "docker-archive:leaky.tar")
+    assert written.returncode == 0, written.stderr
+
+    # detect-secrets' own loader and audit command accept the file and see every secret.
+    loader = (
+        "import json, sys\n"
+        "from detect_secrets.core import baseline\n"
+        "secrets = baseline.load(baseline.load_from_file('.secrets.baseline'), '.secrets.baseline')\n"
+        "json.dump(sorted({(f, s.secret_hash) for f, s in secrets}), sys.stdout)\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", loader], cwd=project, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    expected = sorted({(f["path"], f["hashed_secret"]) for f in before["findings"]})
+    assert [tuple(pair) for pair in json.loads(loaded.stdout)] == expected
+    audit = subprocess.run(
+        ["detect-secrets", "audit", "--stats", "--json", ".secrets.baseline"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert audit.returncode == 0, audit.stderr
+    unknown = sum(plugin["stats"]["raw"]["unknown"] for plugin in json.loads(audit.stdout).values())
+    assert unknown == len(expected)
+
+    # The baseline now suppresses everything it lists, so the same image passes.
+    code, after = scan_json(project)
+    assert (code, after["findings"], after["summary"]["suppressed"]) == (0, [], len(before["findings"]))
+
+
+def test_baseline_update_keeps_existing_entries(project, fake_token):
+    earlier_hash = hash_secret(fake_token("{alnum:24}"))
+    earlier = {
+        "version": "1.5.0",
+        "results": {
+            "src/app.py": [
+                {"type": "Secret Keyword", "filename": "src/app.py", "hashed_secret": earlier_hash}
+            ]
+        },
+    }
+    (project / ".secrets.baseline").write_text(json.dumps(earlier))
+    assert hubguard(project, "baseline", "docker-archive:leaky.tar", "--update").returncode == 0
+    updated = json.loads((project / ".secrets.baseline").read_text())
+    assert updated["results"]["src/app.py"][0]["hashed_secret"] == earlier_hash
+    assert len(updated["results"]) > 1
+
+    assert hubguard(project, "baseline", "docker-archive:leaky.tar").returncode == 0
+    assert "src/app.py" not in json.loads((project / ".secrets.baseline").read_text())["results"]
+
+
+def test_baseline_update_of_a_broken_file_is_an_input_error(project):
+    (project / ".secrets.baseline").write_text("{")
+    result = hubguard(project, "baseline", "docker-archive:leaky.tar", "--update")
+    assert result.returncode == 2 and ".secrets.baseline" in result.stderr
+    assert (project / ".secrets.baseline").read_text() == "{"
