@@ -177,7 +177,8 @@ class DockerPattern(Pattern):
     ignored set), False for a ``!`` exception. ``match_file`` answers for this line alone
     whether it covers the path, i.e. matches the path or one of its parent directories, so
     ``PathSpec.from_lines("dockerignore", read_dockerignore(text), backend="simple")`` is
-    Docker's ``MatchesOrParentMatches`` (pathspec's RE2 backend only takes regex patterns). ``legacy`` selects Docker 20.10's regexp translation.
+    Docker's ``MatchesOrParentMatches`` (pathspec's RE2 backend only takes regex patterns).
+    ``legacy`` selects Docker 20.10's regexp translation.
     """
 
     __slots__ = ("_kind", "_literal", "_regex", "components", "exclusion", "text")

@@ -64,7 +64,50 @@ def detect_secrets_filters() -> tuple[tuple[Callable[..., bool], tuple[str, ...]
 class _Plugin:
     rule: PluginRule
     instance: object
-    trigger: re.Pattern[str]
+
+
+class _Triggers:
+    """Which rules and plugins a lowercased line can wake, from the same fragments as the
+    prefilter: in one pass with an RE2 set, else fragment by fragment with ``re``."""
+
+    def __init__(self, rules: tuple[TokenRule, ...], plugins: list[_Plugin]) -> None:
+        owners: dict[str, tuple[set[str], set[int]]] = {}
+        for rule in rules:
+            for keyword in rule.keywords:
+                owners.setdefault(re.escape(keyword), (set(), set()))[0].add(rule.id)
+        for position, plugin in enumerate(plugins):
+            for fragment in plugin.rule.prefilter:
+                owners.setdefault(fragment, (set(), set()))[1].add(position)
+        self.fragments = list(owners)
+        self.owners = [owners[fragment] for fragment in self.fragments]
+        self.regexes = [re.compile(fragment) for fragment in self.fragments]
+        self.set = _re2_set(self.fragments)
+
+    def woken(self, lowered: str) -> tuple[set[str], set[int]]:
+        if self.set is not None:
+            matched = self.set.Match(lowered) or ()
+        else:
+            matched = [i for i, regex in enumerate(self.regexes) if regex.search(lowered)]
+        rules: set[str] = set()
+        plugins: set[int] = set()
+        for index in matched:
+            rules |= self.owners[index][0]
+            plugins |= self.owners[index][1]
+        return rules, plugins
+
+
+def _re2_set(fragments: list[str]):
+    accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
+    if accelerator is None:
+        return None
+    matcher = accelerator.Set.SearchSet()
+    try:
+        for fragment in fragments:
+            matcher.Add(fragment)
+    except accelerator.error:
+        return None  # a construct RE2 lacks: fragment by fragment with re instead
+    matcher.Compile()
+    return matcher
 
 
 class Detector:
@@ -84,10 +127,8 @@ class Detector:
         self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple(binary_rules)
         self.filters = detect_secrets_filters()
-        self.plugins = [
-            _Plugin(p, _plugin_instance(p.name), re.compile("|".join(p.prefilter), re.IGNORECASE))
-            for p in rules.plugins
-        ]
+        self.plugins = [_Plugin(p, _plugin_instance(p.name)) for p in rules.plugins]
+        self.triggers = _Triggers(ordered, self.plugins)
 
     # -- text ---------------------------------------------------------------------------
 
@@ -135,11 +176,13 @@ class Detector:
         self, line: str, data: bytes, start: int, path: str, rules: list[TokenRule]
     ) -> Iterator[tuple[str, str, Severity, str]]:
         """(rule id, title, severity, secret value) for each secret in one line; values stay here."""
-        lowered = line.lower()
         seen: list[str] = []
+        plugins = self.plugins
+        if not self.exhaustive:
+            woken_rules, woken_plugins = self.triggers.woken(line.lower())
+            rules = [rule for rule in rules if rule.id in woken_rules]
+            plugins = [self.plugins[position] for position in sorted(woken_plugins)]
         for rule in rules:
-            if not self.exhaustive and not any(k in lowered for k in rule.keywords):
-                continue
             for secret in rule.secrets(line):
                 if rule.block_end:
                     secret = _block(data, start, rule.block_end, secret) or secret
@@ -147,9 +190,7 @@ class Detector:
                     continue
                 seen.append(secret)
                 yield rule.id, rule.title, rule.severity, secret
-        for plugin in self.plugins:
-            if not self.exhaustive and not plugin.trigger.search(line):
-                continue
+        for plugin in plugins:
             for secret in self._plugin_secrets(plugin, line, path):
                 if _overlaps(secret, seen) or self.rules.allowed(secret, path):
                     continue
