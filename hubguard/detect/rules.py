@@ -135,17 +135,29 @@ class RuleSet:
 
     def is_third_party(self, path: str) -> bool:
         """Installed packages and vendored code: their fixtures are not the user's secrets."""
-        return any(glob_match(path, pattern) for pattern in self.third_party)
+        return globs_match(path, self.third_party)
 
     def path_allowed(self, path: str) -> bool:
         """Paths whose contents are never secrets (checksums in RECORD files, lockfiles)."""
-        return any(glob_match(path, pattern) for allow in self.allows for pattern in allow.paths)
+        return globs_match(path, tuple(pattern for allow in self.allows for pattern in allow.paths))
 
     def by_id(self) -> dict[str, TokenRule | FileRule]:
         return {rule.id: rule for rule in (*self.token_rules, *self.file_rules)}
 
 
 _GLOB_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+_GLOBS_CACHE: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+
+
+def globs_match(path: str, patterns: tuple[str, ...]) -> bool:
+    """Whether any of ``patterns`` matches: one compiled alternation, as this runs per file."""
+    regex = _GLOBS_CACHE.get(patterns, False)
+    if regex is False:
+        alternation = "|".join(f"(?:{_glob_to_regex(p)})" for p in patterns)
+        regex = _GLOBS_CACHE[patterns] = re.compile(alternation) if patterns else None
+    return regex is not None and regex.fullmatch(path.lstrip("/")) is not None
 
 
 def glob_match(path: str, pattern: str) -> bool:
