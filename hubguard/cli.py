@@ -10,10 +10,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubguard import __version__
 from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
+
+if TYPE_CHECKING:
+    from hubguard.scan import ScanOptions
 
 FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -199,21 +203,27 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INCOMPLETE
 
 
-def _run_scan(args: argparse.Namespace) -> int:
-    from hubguard.scan import Scanner, ScanOptions
-    from hubguard.suppress import load_suppressions
+def scan_options(args: argparse.Namespace) -> ScanOptions:
+    """The scanner settings shared by ``scan`` and ``push``."""
+    from hubguard.scan import ScanOptions
 
-    options = ScanOptions(
+    return ScanOptions(
         rules_dirs=args.rules,
         exhaustive=args.exhaustive,
         include_third_party=args.include_third_party,
         platform=args.platform,
-        all_platforms=args.all_platforms,
+        all_platforms=getattr(args, "all_platforms", False),
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
     )
-    scanner = Scanner(options)
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from hubguard.scan import Scanner
+    from hubguard.suppress import load_suppressions
+
+    scanner = Scanner(scan_options(args))
     report = scanner.scan(args.targets)
     load_suppressions(Path.cwd(), args.baseline).apply(report)
     emit(report, args, scanner.rules.by_id() if args.format == "sarif" else None)
@@ -238,24 +248,14 @@ def _run_baseline(args: argparse.Namespace) -> int:
 def _run_push(args: argparse.Namespace) -> int:
     """Scan, decide, then docker push or refuse (0 pushed, 1 refused, 3 scan or push failed)."""
     from hubguard.push import PushRequest, guarded_push
-    from hubguard.scan import ScanOptions
 
-    options = ScanOptions(
-        rules_dirs=args.rules,
-        exhaustive=args.exhaustive,
-        include_third_party=args.include_third_party,
-        platform=args.platform,
-        use_cache=not args.no_cache,
-        cache_dir=args.cache_dir,
-        jobs=args.jobs,
-    )
     request = PushRequest(
         target=args.target,
         all_tags=args.all_tags,
         quiet=args.quiet,
         platform=args.platform,
         disable_content_trust=args.disable_content_trust,
-        scan_options=options,
+        scan_options=scan_options(args),
         baseline=args.baseline,
         report_format=args.format,
         report_output=args.output,

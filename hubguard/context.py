@@ -268,16 +268,10 @@ class ContextScanner:
                 report.suppressed += 1
                 continue
             report.findings.append(
-                Finding(
-                    rule_id=hit.rule_id,
-                    title=hit.title,
-                    severity=hit.severity,
-                    source="context",
+                hit.finding(
+                    "context",
+                    target,
                     path=prefix + hit.path,
-                    line=hit.line,
-                    hashed_secret=hit.hashed_secret,
-                    redacted=hit.redacted,
-                    target=target,
                     third_party=self.include_third_party and self.rules.is_third_party(hit.path),
                 )
             )

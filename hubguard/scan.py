@@ -17,7 +17,7 @@ from pathlib import Path
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
-from hubguard.model import Finding, LayerRef, ScanReport, Target
+from hubguard.model import LayerRef, ScanReport, Target
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.blobs import BlobRef
 from hubguard.sources.image import Image
@@ -268,19 +268,12 @@ class Scanner:
             report.suppressed += 1
             return
         report.findings.append(
-            Finding(
-                rule_id=hit.rule_id,
-                title=hit.title,
-                severity=hit.severity,
-                source=source,
-                path=hit.path,
-                line=hit.line,
-                hashed_secret=hit.hashed_secret,
-                redacted=hit.redacted,
+            hit.finding(
+                source,
+                target,
                 layer=layer,
                 state=state,
                 hidden_by=hidden_by,
-                target=target,
                 # Third-party files are only scanned (so only found) with --include-third-party.
                 third_party=self.options.include_third_party and self.rules.is_third_party(hit.path),
             )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
-from hubguard.model import Severity, hash_secret, redact
+from hubguard.model import Finding, Severity, hash_secret, redact
 
 WINDOW = 2048  # bytes kept on each side of a keyword inside a very long (minified) line
 LONG_LINE = 4 * WINDOW
@@ -36,6 +36,21 @@ class Hit:
     hashed_secret: str
     redacted: str
     pragma: bool = False
+
+    def finding(self, source: str, target: str, *, path: str | None = None, **where: object) -> Finding:
+        """This hit as a reported finding; ``where`` adds layer, state, hidden_by, third_party."""
+        return Finding(
+            rule_id=self.rule_id,
+            title=self.title,
+            severity=self.severity,
+            source=source,
+            path=self.path if path is None else path,
+            line=self.line,
+            hashed_secret=self.hashed_secret,
+            redacted=self.redacted,
+            target=target,
+            **where,  # type: ignore[arg-type]
+        )
 
 
 @cache
