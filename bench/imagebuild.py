@@ -1,0 +1,518 @@
+"""Build the benchmark's images from files already on this machine: no network, no engine.
+
+The plain image has the shape issue 6 measured trivy on (≈500 MB, ≈30k files): an OS rootfs
+(this machine's /usr), a Python installation with its site-packages, a node_modules layer and
+an app layer with planted fake secrets. The dense variant adds a layer of generated Debian apt
+package lists (keyword-dense text, trivy's pathological input); the incremental image changes
+only the top layer. Each is written as a legacy ``docker save`` archive, layers uncompressed.
+
+Secrets are generated from templates with a fixed seed (the same bytes every build, so layer
+digests are stable), and only their SHA-1s are kept, to check each scan found them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import random
+import shutil
+import sys
+import tarfile
+import textwrap
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hubguard.detect.examples import expand
+
+# Bump when the recipe changes, so archives cached under bench/out are rebuilt.
+RECIPE_VERSION = 2
+MTIME = 1700000000
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """A host directory copied to a path in the image, files taken in sorted order up to a byte budget."""
+
+    host: str
+    image: str
+    max_bytes: int
+    skip_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer.tar written to disk: what docker's config and manifest need to reference it."""
+
+    path: Path
+    diff_id: str
+    created_by: str
+    files: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Image:
+    """A docker-archive on disk, with the SHA-1s of the fake secrets planted in it."""
+
+    name: str
+    archive: Path
+    tag: str
+    layers: tuple[Layer, ...]
+    planted: tuple[str, ...]
+
+    @property
+    def files(self) -> int:
+        return sum(layer.files for layer in self.layers)
+
+    @property
+    def size(self) -> int:
+        return sum(layer.size for layer in self.layers)
+
+
+# What a data/ML service pip-installs: big native wheels, boto's JSON models, jedi's stubs.
+SITE_PACKAGES = [
+    "numpy",
+    "numpy.libs",
+    "scipy",
+    "scipy.libs",
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "pip",
+    "setuptools",
+    "cryptography",
+    "pygments",
+    "sympy",
+    "networkx",
+    "jedi",
+    "docutils",
+    "yaml",
+    "requests",
+    "urllib3",
+    "rich",
+]
+
+
+def tree_layers(scale: float) -> dict[str, tuple[str, list[Source]]]:
+    """Layer name -> (Dockerfile step, sources); budgets scale with ``--scale``.
+
+    Like the official python image, no ``__pycache__`` and no test suite; packages missing here
+    are simply left out.
+    """
+    prefix = Path(sys.base_prefix)
+    stdlib = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = f"/usr/local/lib/{stdlib.name}/site-packages"
+
+    def budget(megabytes: float) -> int:
+        return int(megabytes * MB * scale)
+
+    return {
+        "rootfs": (
+            "/bin/sh -c #(nop) ADD file:rootfs.tar.gz in /",
+            [
+                Source("/usr/bin", "/usr/bin", budget(35)),
+                Source("/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", budget(60)),
+                Source("/usr/share/perl", "/usr/share/perl", budget(21)),
+                Source("/usr/share/doc", "/usr/share/doc", budget(14)),
+                Source("/usr/share/man", "/usr/share/man", budget(10)),
+                Source("/usr/share/zoneinfo", "/usr/share/zoneinfo", budget(4)),
+                Source("/usr/share/i18n", "/usr/share/i18n", budget(17)),
+                Source("/usr/share/mime", "/usr/share/mime", budget(6)),
+            ],
+        ),
+        "python": (
+            "/bin/sh -c set -eux; ./configure --enable-shared && make install # python",
+            [
+                Source(str(prefix / "bin"), "/usr/local/bin", budget(25)),
+                Source(str(prefix / "include"), "/usr/local/include", budget(2)),
+                Source(
+                    str(stdlib),
+                    f"/usr/local/lib/{stdlib.name}",
+                    budget(95),
+                    ("site-packages", "test", "__pycache__"),
+                ),
+            ],
+        ),
+        "site-packages": (
+            "/bin/sh -c pip install --no-cache-dir -r requirements.txt # buildkit",
+            [
+                Source(
+                    str(stdlib / "site-packages" / package),
+                    f"{site}/{package}",
+                    budget(120),
+                    ("__pycache__",),
+                )
+                for package in SITE_PACKAGES
+            ],
+        ),
+        "node-modules": (
+            "/bin/sh -c npm ci --omit=dev # buildkit",
+            [Source("/usr/lib/node_modules", "/app/node_modules", budget(20))],
+        ),
+    }
+
+
+def _walk(root: Path, skip_dirs: tuple[str, ...]) -> Iterator[Path]:
+    """Every entry under root in a stable order, so the same machine builds the same layer."""
+    yield root
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            if entry.name not in skip_dirs:
+                yield from _walk(entry, skip_dirs)
+        else:
+            yield entry
+
+
+def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Owned by root, fixed mtime: the layer digest depends only on content."""
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    info.mtime = MTIME
+    return info
+
+
+def _add_source(tar: tarfile.TarFile, source: Source) -> tuple[int, int]:
+    """Copy one source into the layer within its budget; returns (files, bytes) taken."""
+    root = Path(source.host)
+    if not root.is_dir():
+        return 0, 0
+    files = taken = 0
+    for path in _walk(root, source.skip_dirs):
+        arcname = (source.image.rstrip("/") + "/" + str(path.relative_to(root))).removesuffix("/.")
+        if path.is_symlink() or path.is_dir():
+            tar.addfile(_normalise(tar.gettarinfo(str(path), arcname.lstrip("/"))))
+            continue
+        if not path.is_file():
+            continue  # sockets, fifos, devices: not image content
+        size = path.stat().st_size
+        if taken + size > source.max_bytes:
+            continue
+        try:
+            handle = path.open("rb")
+        except OSError:
+            continue  # unreadable here, so not part of the copy
+        with handle:
+            info = _normalise(tar.gettarinfo(arcname=arcname.lstrip("/"), fileobj=handle))
+            tar.addfile(info, handle)
+        if info.isreg():
+            files += 1
+            taken += size
+    return files, taken
+
+
+def _add_bytes(tar: tarfile.TarFile, path: str, data: bytes, mode: int = 0o644) -> None:
+    info = _normalise(tarfile.TarInfo(path.lstrip("/")))
+    info.size, info.mode = len(data), mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(4 * MB):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def _finish_layer(tmp: Path, directory: Path, created_by: str, files: int, size: int) -> Layer:
+    diff_id = _sha256_file(tmp)
+    final = directory / (diff_id.removeprefix("sha256:") + ".tar")
+    tmp.replace(final)
+    return Layer(final, diff_id, created_by, files, size)
+
+
+def write_tree_layer(directory: Path, name: str, created_by: str, sources: list[Source]) -> Layer:
+    """A layer copied from host directories (rootfs, Python, site-packages, node_modules)."""
+    tmp = directory / f"{name}.partial"
+    files = size = 0
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        for source in sources:
+            added, taken = _add_source(tar, source)
+            files += added
+            size += taken
+    return _finish_layer(tmp, directory, created_by, files, size)
+
+
+class Planter:
+    """Generates fake secrets from templates and remembers only their SHA-1s."""
+
+    def __init__(self, seed: str) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.hashes: list[str] = []
+
+    def plant(self, value: str) -> str:
+        self.hashes.append(hashlib.sha1(value.encode()).hexdigest())
+        return value
+
+    def token(self, template: str) -> str:
+        return self.plant(expand(template, seed=self.seed))
+
+    def private_key(self) -> str:
+        body = "\n".join(textwrap.wrap(base64.b64encode(self.rng.randbytes(1190)).decode(), 64))
+        key = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
+        return self.plant(key)
+
+
+def _app_module(rng: random.Random, index: int) -> bytes:
+    """Ordinary application code that mentions passwords and tokens without holding any."""
+    functions = []
+    for number in range(rng.randint(8, 20)):
+        functions.append(
+            f"def handler_{index}_{number}(request, session):\n"
+            f'    """Check the caller\'s token and fetch record {number}."""\n'
+            f'    password = os.environ.get("DB_PASSWORD_{number}", "")\n'
+            f'    token = request.headers.get("Authorization", "").removeprefix("Bearer ")\n'
+            f"    if not verify(token, secret=settings.SECRET_KEY):\n"
+            f"        raise PermissionError('bad api key')\n"
+            f"    return session.query(Record).filter_by(id={rng.randint(1, 10**6)}, owner=password).all()\n"
+        )
+    header = "import os\n\nfrom app import settings\nfrom app.auth import verify\n"
+    header += "from app.models import Record\n\n"
+    return (header + "\n\n".join(functions)).encode()
+
+
+def write_app_layer(directory: Path, release: int) -> tuple[Layer, list[str]]:
+    """The top layer: app code plus planted fake secrets; ``release`` 2 is the incremental change."""
+    planter = Planter(f"hubguard-bench-app-{release}")
+    rng = random.Random(f"hubguard-bench-code-{release}")
+    files: dict[str, bytes] = {}
+    for index in range(400):
+        files[f"/app/src/service/module_{index:03}.py"] = _app_module(rng, index)
+    settings = (
+        f'AWS_ACCESS_KEY_ID = "{planter.token("AKIA{upalnum:16}")}"\n'
+        f'AWS_SECRET_ACCESS_KEY = "{planter.token("{b64:40}")}"\n'
+        'SECRET_KEY = os.environ["SECRET_KEY"]\n'
+    )
+    if release > 1:
+        settings += f'SLACK_BOT_TOKEN = "{planter.token("xoxb-{digit:12}-{digit:13}-{alnum:24}")}"\n'
+    files["/app/config/settings.py"] = ("import os\n\n" + settings).encode()
+    files["/app/.env"] = (
+        f"GITHUB_TOKEN={planter.token('ghp_{alnum:36}')}\nSTRIPE_KEY={planter.token('sk_live_{alnum:24}')}\n"
+    ).encode()
+    files["/app/deploy/id_rsa"] = (planter.private_key() + "\n").encode()
+    bundle_token = planter.token("glpat-{alnum:20}")
+    files["/app/static/bundle.min.js"] = (
+        "var a=1;" * 100_000 + f'const deployToken="{bundle_token}";' + "function f(){return 2};" * 40_000
+    ).encode()
+    files["/app/bin/worker"] = (
+        b"\x7fELF\x02\x01\x01"
+        + rng.randbytes(1 * MB)
+        + f"\0npm_config_token={planter.token('npm_{alnum:36}')}\0".encode()
+        + rng.randbytes(1 * MB)
+    )
+    files["/app/VERSION"] = f"{release}.0.0\n".encode()
+
+    tmp = directory / f"app-{release}.partial"
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        for path, data in files.items():
+            _add_bytes(tar, path, data, 0o755 if path.startswith("/app/bin/") else 0o644)
+    size = sum(len(data) for data in files.values())
+    layer = _finish_layer(tmp, directory, "COPY . /app # buildkit", len(files), size)
+    return layer, planter.hashes
+
+
+WORDS = [
+    "library",
+    "development",
+    "files",
+    "tools",
+    "python",
+    "module",
+    "server",
+    "client",
+    "plugin",
+    "shared",
+    "runtime",
+    "data",
+    "documentation",
+    "utilities",
+    "bindings",
+    "interface",
+    "support",
+    "package",
+    "daemon",
+    "network",
+    "graphical",
+    "password",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "authentication",
+    "credentials",
+    "private",
+    "api",
+    "access",
+    "login",
+    "ssh",
+    "gpg",
+    "encryption",
+    "certificate",
+    "signing",
+    "keyring",
+    "vault",
+    "session",
+    "cookie",
+    "oauth",
+    "kerberos",
+    "pam",
+]
+
+
+def _apt_stanza(rng: random.Random, number: int) -> str:
+    """One binary package entry, shaped like bookworm's Packages file."""
+    word = rng.choice(WORDS)
+    package = f"lib{word}-{rng.choice(WORDS)}{number}"
+    version = f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}-{rng.randint(1, 9)}"
+    depends = ", ".join(
+        f"lib{rng.choice(WORDS)}{rng.randint(1, 9)} (>= {rng.randint(1, 5)}.{rng.randint(0, 9)})"
+        for _ in range(rng.randint(2, 8))
+    )
+    description = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 9)))
+    long_description = "\n".join(
+        " " + " ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(rng.randint(1, 5))
+    )
+    tags = ", ".join(
+        f"{rng.choice(('role', 'security', 'devel', 'use'))}::{rng.choice(WORDS)}" for _ in range(4)
+    )
+    return (
+        f"Package: {package}\nSource: {word}\nVersion: {version}\n"
+        f"Installed-Size: {rng.randint(10, 90000)}\n"
+        f"Maintainer: Debian {word.title()} Maintainers <pkg-{word}-devel@lists.alioth.debian.org>\n"
+        f"Architecture: amd64\nDepends: {depends}\nDescription: {description}\n{long_description}\n"
+        f"Homepage: https://{word}.example.org/\nDescription-md5: {rng.getrandbits(128):032x}\n"
+        f"Tag: {tags}\nSection: libs\nPriority: optional\n"
+        f"Filename: pool/main/{word[0]}/{word}/{package}_{version}_amd64.deb\n"
+        f"Size: {rng.randint(1000, 9_000_000)}\nMD5sum: {rng.getrandbits(128):032x}\n"
+        f"SHA256: {rng.getrandbits(256):064x}\n\n"
+    )
+
+
+def _apt_packages(rng: random.Random, target_bytes: int) -> bytes:
+    parts, size, number = [], 0, 0
+    while size < target_bytes:
+        stanza = _apt_stanza(rng, number)
+        parts.append(stanza)
+        size += len(stanza)
+        number += 1
+    return "".join(parts).encode()
+
+
+def write_apt_lists_layer(directory: Path, scale: float) -> Layer:
+    """``apt-get update``'s lists: ≈49 MB of keyword-dense text in three Packages files."""
+    rng = random.Random("hubguard-bench-apt")
+    lists = {
+        "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages": 45 * MB,
+        "deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages": 4 * MB,
+        "deb.debian.org_debian_dists_bookworm-updates_main_binary-amd64_Packages": MB // 4,
+    }
+    tmp = directory / "apt-lists.partial"
+    size = 0
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, target in lists.items():
+            data = _apt_packages(rng, int(target * scale))
+            _add_bytes(tar, f"/var/lib/apt/lists/{name}", data)
+            size += len(data)
+    return _finish_layer(tmp, directory, "/bin/sh -c apt-get update # buildkit", len(lists), size)
+
+
+def write_docker_archive(path: Path, tag: str, layers: list[Layer]) -> None:
+    """A legacy ``docker save`` archive: manifest.json, the config, and ``<id>/layer.tar`` per layer."""
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2023-11-14T22:13:20Z",
+        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "WorkingDir": "/app"},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
+        "history": [{"created": "2023-11-14T22:13:20Z", "created_by": layer.created_by} for layer in layers],
+    }
+    config_bytes = json.dumps(config, indent=1).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    layer_names = [layer.diff_id.removeprefix("sha256:") + "/layer.tar" for layer in layers]
+    manifest = [{"Config": config_name, "RepoTags": [tag], "Layers": layer_names}]
+    tmp = path.with_suffix(".partial")
+    with tarfile.open(tmp, "w") as tar:
+        _add_bytes(tar, config_name, config_bytes)
+        for layer, name in zip(layers, layer_names, strict=True):
+            info = _normalise(tarfile.TarInfo(name))
+            info.size = layer.path.stat().st_size
+            with layer.path.open("rb") as handle:
+                tar.addfile(info, handle)
+        _add_bytes(tar, "manifest.json", json.dumps(manifest).encode())
+    tmp.replace(path)
+
+
+def _recipe(scale: float) -> dict:
+    """Everything that decides the images' bytes, so a change rebuilds them."""
+    sources = {name: [asdict(source) for source in spec[1]] for name, spec in tree_layers(scale).items()}
+    return {"version": RECIPE_VERSION, "scale": scale, "python": sys.version, "sources": sources}
+
+
+def _image_from_json(data: dict) -> Image:
+    layers = tuple(Layer(Path(layer.pop("path")), **layer) for layer in data.pop("layers"))
+    return Image(archive=Path(data.pop("archive")), layers=layers, planted=tuple(data.pop("planted")), **data)
+
+
+def _image_to_json(image: Image) -> dict:
+    data = asdict(image)
+    data["archive"] = str(image.archive)
+    data["layers"] = [{**asdict(layer), "path": str(layer.path)} for layer in image.layers]
+    return data
+
+
+def build_images(out: Path, scale: float, log) -> dict[str, Image]:
+    """The four archives (plain, dense, incremental, top layer alone), reused when the recipe matches."""
+    directory = out / "images"
+    index = directory / "images.json"
+    recipe = _recipe(scale)
+    fingerprint = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+    if index.exists():
+        cached = json.loads(index.read_text())
+        if cached.get("fingerprint") == fingerprint:
+            images = {name: _image_from_json(data) for name, data in cached["images"].items()}
+            if all(image.archive.exists() for image in images.values()):
+                log(f"images: reusing {directory} (recipe {fingerprint})")
+                return images
+    shutil.rmtree(directory, ignore_errors=True)
+    layers_dir = directory / "layers"
+    layers_dir.mkdir(parents=True)
+
+    tree: dict[str, Layer] = {}
+    for name, (created_by, sources) in tree_layers(scale).items():
+        log(f"images: writing layer {name}")
+        tree[name] = write_tree_layer(layers_dir, name, created_by, sources)
+    log("images: writing app layers and apt lists")
+    app_1, planted_1 = write_app_layer(layers_dir, 1)
+    app_2, planted_2 = write_app_layer(layers_dir, 2)
+    apt = write_apt_lists_layer(layers_dir, scale)
+
+    base = [tree["rootfs"], tree["python"], tree["site-packages"], tree["node-modules"]]
+    recipes = {
+        "plain": ([*base, app_1], planted_1),
+        "incremental": ([*base, app_2], planted_2),
+        "dense": ([tree["rootfs"], apt, *base[1:], app_1], planted_1),
+        "toplayer": ([app_2], planted_2),
+    }
+    images = {}
+    for name, (layers, planted) in recipes.items():
+        archive = directory / f"{name}.tar"
+        tag = f"hubguard-bench/{name}:{fingerprint}"
+        log(f"images: writing {archive.name}")
+        write_docker_archive(archive, tag, layers)
+        images[name] = Image(name, archive, tag, tuple(layers), tuple(planted))
+    index.write_text(
+        json.dumps(
+            {"fingerprint": fingerprint, "images": {name: _image_to_json(i) for name, i in images.items()}},
+            indent=1,
+        )
+    )
+    return images
