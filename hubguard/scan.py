@@ -7,8 +7,11 @@ holds an image whose config and layers are all cached, nothing is exported at al
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +26,7 @@ from hubguard.sources.blobs import BlobRef
 from hubguard.sources.image import Image
 from hubguard.sources.layers import LayerIndex, iter_layer_files
 
+PR_SET_PDEATHSIG = 1  # Linux prctl option: signal this process when its parent dies
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
 
@@ -207,7 +211,9 @@ class Scanner:
             global _WORKER_SCANNER
             _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                max_workers=jobs, mp_context=context, initializer=_die_with_parent
+            ) as pool:
                 futures = {p: pool.submit(_scan_blob_in_worker, layers[p][1], layers[p][0]) for p in todo}
                 for position, future in futures.items():
                     results[position] = future.result()
@@ -281,6 +287,13 @@ class Scanner:
 
 
 _WORKER_SCANNER: Scanner | None = None
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the scan that forked it is killed, instead of scanning on unseen."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _scan_blob_in_worker(blob: BlobRef, label: str) -> LayerScan:
