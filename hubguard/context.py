@@ -226,7 +226,7 @@ class ContextScanner:
 
     def scan_file(self, root: Path, path: str) -> FileOutcome:
         """Secrets in one sent file, and whether it is sensitive (an exposure if it is sent)."""
-        name_rules = [rule for rule in self.rules.file_rules if rule.matches_name(path)]
+        name_rules = self.rules.file_rules_named(path)
         if self.coverage_only and not name_rules:
             return FileOutcome()
         shown = printable_path(path)

@@ -74,7 +74,7 @@ def is_binary(head: bytes) -> bool:
 def inspect_file(detector: Detector, path: str, size: int, reader: BinaryIO) -> FileResult:
     """Every hit in one file, its archive members and its credential-file rules."""
     result = FileResult()
-    name_rules = [rule for rule in detector.rules.file_rules if rule.matches_name(path)]
+    name_rules = detector.rules.file_rules_named(path)
     lowered = path.lower()
     is_archive = lowered.endswith(ZIP_SUFFIXES + TAR_SUFFIXES) or (
         lowered.endswith(".gz") and not lowered.endswith(".tar.gz")
@@ -162,7 +162,7 @@ def _members(detector: Detector, path: str, data: bytes, result: FileResult) -> 
                 return True
             budget -= len(member)
             member_path = f"{path}!{name}"
-            name_rules = [rule for rule in detector.rules.file_rules if rule.matches_name(name)]
+            name_rules = detector.rules.file_rules_named(name)
             result.hits.extend(scan_bytes(detector, member, member_path))
             _credential_file(detector, member_path, member, name_rules, result)
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:

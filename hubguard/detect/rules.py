@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from hubguard.errors import InputError
@@ -129,6 +130,20 @@ class RuleSet:
     plugins: tuple[PluginRule, ...] = ()
     third_party: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+
+    def file_rules_named(self, path: str) -> list[FileRule]:
+        """The credential-file rules whose names match ``path``; per file, so most paths are
+        turned away by one combined check of every rule's names and path globs."""
+        if not self._name_screen.fullmatch(path.lstrip("/").rsplit("/", 1)[-1]) and not globs_match(
+            path, tuple(pattern for rule in self.file_rules for pattern in rule.paths)
+        ):
+            return []
+        return [rule for rule in self.file_rules if rule.matches_name(path)]
+
+    @cached_property
+    def _name_screen(self) -> re.Pattern[str]:
+        names = [fnmatch.translate(name) for rule in self.file_rules for name in rule.names]
+        return re.compile("|".join(names) if names else "(?!)")
 
     def allowed(self, secret: str, path: str) -> bool:
         return any(allow.allows(secret, path) for allow in self.allows)
