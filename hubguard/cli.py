@@ -220,11 +220,13 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
+    from hubguard.report.progress import LayerProgress
     from hubguard.scan import Scanner
     from hubguard.suppress import load_suppressions
 
-    scanner = Scanner(scan_options(args))
-    report = scanner.scan(args.targets)
+    with LayerProgress() as progress:
+        scanner = Scanner(scan_options(args), progress=progress.update)
+        report = scanner.scan(args.targets)
     load_suppressions(Path.cwd(), args.baseline).apply(report)
     emit(report, args, scanner.rules.by_id() if args.format == "sarif" else None)
     return exit_code(report, args.fail_on)

@@ -12,7 +12,8 @@ import ctypes
 import multiprocessing
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -96,8 +97,10 @@ class ImageScan:
 class Scanner:
     """Rules and detectors are built on first use: a fully cached scan needs neither."""
 
-    def __init__(self, options: ScanOptions) -> None:
+    def __init__(self, options: ScanOptions, progress: Callable[[int, int], None] | None = None) -> None:
+        """``progress(done, total)`` is told as each layer of an image is scanned."""
         self.options = options
+        self.progress = progress or (lambda done, total: None)
         salt = "|".join(
             (
                 rules_digest(options.rules_dirs),
@@ -214,12 +217,14 @@ class Scanner:
             with ProcessPoolExecutor(
                 max_workers=jobs, mp_context=context, initializer=_die_with_parent
             ) as pool:
-                futures = {p: pool.submit(_scan_blob_in_worker, layers[p][1], layers[p][0]) for p in todo}
-                for position, future in futures.items():
-                    results[position] = future.result()
+                futures = {pool.submit(_scan_blob_in_worker, layers[p][1], layers[p][0]): p for p in todo}
+                for done, future in enumerate(as_completed(futures), start=len(layers) - len(todo) + 1):
+                    results[futures[future]] = future.result()
+                    self.progress(done, len(layers))
         else:
-            for position in todo:
+            for done, position in enumerate(todo, start=len(layers) - len(todo) + 1):
                 results[position] = self.scan_blob(layers[position][1], layers[position][0])
+                self.progress(done, len(layers))
         if self.cache is not None:
             for position in todo:
                 self.cache.put("layer", layers[position][0], results[position].to_json())  # type: ignore[union-attr]
