@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
 import os
 import subprocess
 from collections.abc import Collection, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import repeat
@@ -52,6 +50,7 @@ from hubguard.dockerignore import (
 )
 from hubguard.errors import InputError, ScanIncomplete
 from hubguard.model import Finding, ScanReport, Severity, Target, fingerprint, hash_secret, redact
+from hubguard.workers import forked_pool
 
 COVERAGE_RULE = "dockerignore-coverage"
 MISSING_RULE = "dockerignore-missing"
@@ -220,8 +219,7 @@ class ContextScanner:
             return [self.scan_file(root, path) for path in paths]
         global _WORKER_SCANNER
         _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with forked_pool(jobs) as pool:
             return list(pool.map(_scan_file_in_worker, repeat(root), paths, chunksize=PARALLEL_CHUNK))
 
     def scan_file(self, root: Path, path: str) -> FileOutcome:
@@ -307,34 +305,6 @@ _WORKER_SCANNER: ContextScanner | None = None
 def _scan_file_in_worker(root: Path, path: str) -> FileOutcome:
     assert _WORKER_SCANNER is not None  # set by the parent before forking
     return _WORKER_SCANNER.scan_file(root, path)
-
-
-def scan_context(
-    context_dir: Path,
-    dockerfile: str | None = None,
-    builder: str = DEFAULT_BUILDER,
-    rules_dirs: Iterable[Path] = (),
-    *,
-    include_third_party: bool = False,
-    coverage_only: bool = False,
-) -> ScanReport:
-    """The report for one build context: secrets in sent files and .dockerignore coverage."""
-    scanner = ContextScanner(rules_dirs, include_third_party=include_third_party, coverage_only=coverage_only)
-    return scanner.check(context_dir, dockerfile, builder).report
-
-
-def fix_ignore_file(
-    context_dir: Path,
-    dockerfile: str | None = None,
-    builder: str = DEFAULT_BUILDER,
-    rules_dirs: Iterable[Path] = (),
-    *,
-    include_third_party: bool = False,
-    coverage_only: bool = False,
-) -> FixResult:
-    """``--fix``: append the minimal ignore lines so no sensitive file is sent (idempotent)."""
-    scanner = ContextScanner(rules_dirs, include_third_party=include_third_party, coverage_only=coverage_only)
-    return scanner.fix(context_dir, dockerfile, builder)
 
 
 def _append_lines(path: Path, lines: list[str]) -> None:

@@ -7,13 +7,9 @@ holds an image whose config and layers are all cached, nothing is exported at al
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import multiprocessing
 import os
-import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,8 +22,8 @@ from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.blobs import BlobRef
 from hubguard.sources.image import Image
 from hubguard.sources.layers import LayerIndex, iter_layer_files
+from hubguard.workers import forked_pool
 
-PR_SET_PDEATHSIG = 1  # Linux prctl option: signal this process when its parent dies
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
 
@@ -213,10 +209,7 @@ class Scanner:
         if jobs > 1 and sum(layers[p][1].size for p in todo) > PARALLEL_MIN_BYTES:
             global _WORKER_SCANNER
             _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(
-                max_workers=jobs, mp_context=context, initializer=_die_with_parent
-            ) as pool:
+            with forked_pool(jobs) as pool:
                 futures = {pool.submit(_scan_blob_in_worker, layers[p][1], layers[p][0]): p for p in todo}
                 for done, future in enumerate(as_completed(futures), start=len(layers) - len(todo) + 1):
                     results[futures[future]] = future.result()
@@ -292,13 +285,6 @@ class Scanner:
 
 
 _WORKER_SCANNER: Scanner | None = None
-
-
-def _die_with_parent() -> None:
-    """A worker ends when the scan that forked it is killed, instead of scanning on unseen."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _scan_blob_in_worker(blob: BlobRef, label: str) -> LayerScan:
