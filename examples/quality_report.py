@@ -510,21 +510,51 @@ def _decoys(plan: ImagePlan) -> None:
         "SSH public key beside the private one",
     )
     d("/app/dist/app.tar.gz.sha256", f"{fake('{hex:64}')}  app.tar.gz\n", "*.sha256 checksum")
-    d(
-        "/usr/local/lib/python3.11/site-packages/botocore/tests/unit/test_signers.py",
-        f'ACCESS_KEY = "{fake("AKIA{upalnum:16}")}"\nSECRET_KEY = "{fake("{b64:40}")}"\n',
-        "third-party test fixture (site-packages)",
-    )
-    d(
-        "/app/node_modules/octokit/test/fixtures/auth.js",
-        f'module.exports = {{ token: "{fake("ghp_{alnum:36}")}" }};\n',
-        "third-party test fixture (node_modules)",
-    )
-    d(
-        "/usr/share/doc/libssl3/examples/server.key",
-        fake_pem("PRIVATE KEY") + "\n",
-        "third-party documentation key (/usr/share/doc)",
-    )
+    # Sample credentials in files that package managers installed and recorded (pip's RECORD,
+    # npm's hidden lockfile, dpkg's md5sums): owned by "package"/"distro", so only anchored
+    # token rules apply to them and these keyword-style samples are quieted.
+    site = "/usr/local/lib/python3.11/site-packages"
+    fixtures = {
+        f"{site}/botocore/tests/unit/test_signers.py": (
+            f'SECRET_KEY = "{fake("{b64:40}")}"\npassword = "{fake("{alnum:20}")}"\n',
+            "third-party test fixture (site-packages)",
+        ),
+        "/app/node_modules/octokit/test/fixtures/auth.js": (
+            f'module.exports = {{ password: "{fake("{alnum:24}")}" }};\n',
+            "third-party test fixture (node_modules)",
+        ),
+        "/usr/share/doc/libssl3/examples/server.key": (
+            fake_pem("PRIVATE KEY") + "\n",
+            "third-party documentation key (/usr/share/doc)",
+        ),
+    }
+    for path, (content, description) in fixtures.items():
+        d(path, content, description)
+    _package_records(plan, site, {path: content.encode() for path, (content, _) in fixtures.items()})
+
+
+def _package_records(plan: ImagePlan, site: str, files: dict[str, bytes]) -> None:
+    """The records that say who installed the third-party fixtures, as the managers write them."""
+    botocore, _, libssl = files  # npm keeps no per-file hash: its lockfile names the package
+    sha256 = base64.urlsafe_b64encode(hashlib.sha256(files[botocore]).digest()).rstrip(b"=").decode()
+    plan.files[f"{site}/botocore-1.34.0.dist-info/RECORD"] = (
+        f"{botocore[len(site) + 1 :]},sha256={sha256},{len(files[botocore])}\n"
+        "botocore-1.34.0.dist-info/RECORD,,\n"
+    ).encode()
+    lock = {
+        "name": "app",
+        "lockfileVersion": 3,
+        "packages": {
+            "node_modules/octokit": {
+                "version": "3.1.2",
+                "resolved": "https://registry.npmjs.org/octokit/-/octokit-3.1.2.tgz",
+                "integrity": "sha512-" + base64.b64encode(hashlib.sha512(b"octokit").digest()).decode(),
+            }
+        },
+    }
+    plan.files["/app/node_modules/.package-lock.json"] = json.dumps(lock, indent=2).encode()
+    md5 = hashlib.md5(files[libssl]).hexdigest()
+    plan.files["/var/lib/dpkg/info/libssl3:amd64.md5sums"] = f"{md5}  {libssl.lstrip('/')}\n".encode()
 
 
 def layer_tar(files: dict[str, bytes]) -> bytes:
@@ -590,7 +620,7 @@ def main() -> int:
     print(f"quality image: {len(image.plants)} planted secrets, {len(image.decoys)} decoys")
     for label, count in result.rows():
         print(f"  {label:<55} {count:>4}")
-    print(f"  {'third-party files skipped':<55} {report.third_party_skipped:>4}")
+    print(f"  {'hits in distro/package files quieted':<55} {report.owner_quieted:>4}")
     for plant in result.missed:
         print(f"missed: {plant.placement} ({plant.path}, {plant.state})")
     for finding in result.false_positives:

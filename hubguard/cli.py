@@ -58,7 +58,7 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--include-third-party",
         action="store_true",
-        help="also scan installed packages and vendored code (site-packages, node_modules, …)",
+        help="apply every detector to distro and package files too (findings still marked, not failing)",
     )
     parser.add_argument(
         "--baseline",
@@ -67,6 +67,32 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         help="detect-secrets baseline whose secrets are suppressed (default: .secrets.baseline found "
         "from the current directory upwards, like .hubguardignore)",
     )
+
+
+def _add_owner_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base",
+        metavar="IMAGE",
+        help="the base image: findings in the layers it shares are reported as inherited "
+        "(default: the image named by the org.opencontainers.image.base.name label, if in the engine)",
+    )
+    parser.add_argument(
+        "--fail-owners",
+        type=_owner_kinds,
+        default=("own",),
+        metavar="KINDS",
+        help="comma-separated owners whose findings fail or block (own, distro, package, base; default: own)",
+    )
+
+
+def _owner_kinds(text: str) -> tuple[str, ...]:
+    from hubguard.model import OWNER_KINDS
+
+    kinds = tuple(kind.strip() for kind in text.split(",") if kind.strip())
+    unknown = [kind for kind in kinds if kind not in OWNER_KINDS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"owners are {', '.join(OWNER_KINDS)}, not {text!r}")
+    return kinds
 
 
 def _add_cache_options(parser: argparse.ArgumentParser) -> None:
@@ -94,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
     scan.add_argument("--all-platforms", action="store_true", help="scan every platform of an index")
     _add_detection_options(scan)
+    _add_owner_options(scan)
     _add_cache_options(scan)
     scan.set_defaults(run=_run_scan)
 
@@ -122,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--exhaustive", action="store_true", help="as for scan")
     push.add_argument("--include-third-party", action="store_true", help="as for scan (warns, never blocks)")
     push.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
+    _add_owner_options(push)
     _add_cache_options(push)
     push.set_defaults(run=_run_push)
 
@@ -216,6 +244,8 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
+        base=args.base,
+        failing_owners=args.fail_owners,
     )
 
 

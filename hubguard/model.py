@@ -45,6 +45,29 @@ class LayerRef:
     created_by: str = ""
 
 
+OWNER_KINDS = ("own", "distro", "package", "base")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who put a file into the image, read from the image's own records (see hubguard/owners).
+
+    ``kind``: ``own`` (the user's: every detector, fails), ``distro`` (an OS package, unmodified),
+    ``package`` (a language package from a public index, unmodified) or ``base`` (a layer
+    inherited from the base image). ``package`` names the package where known; ``how`` says
+    which record decided it.
+    """
+
+    kind: str = "own"
+    package: str = ""
+    how: str = ""
+
+    @property
+    def label(self) -> str:
+        """``distro libgnutls30``, ``own`` – kind and package, as the table shows it."""
+        return f"{self.kind} {self.package}" if self.package else self.kind
+
+
 def hash_secret(value: str) -> str:
     """SHA-1 hex of the secret, as detect-secrets stores it in baselines."""
     return hashlib.sha1(value.encode("utf-8", "surrogateescape")).hexdigest()
@@ -79,6 +102,7 @@ class Finding:
     hidden_by: LayerRef | None = None
     target: str = ""
     third_party: bool = False
+    owner: Owner | None = None  # image layers only: who owns the file (None: config, history, context)
     fingerprint: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -119,6 +143,7 @@ class ScanReport:
     notes: list[str] = field(default_factory=list)
     suppressed: int = 0
     third_party_skipped: int = 0
+    owner_quieted: int = 0  # hits in distro/package files dropped by their owner's policy
 
     @property
     def complete(self) -> bool:
@@ -128,4 +153,12 @@ class ScanReport:
         counts = {severity.label: 0 for severity in sorted(Severity, reverse=True)}
         for finding in self.findings:
             counts[finding.severity.label] += 1
+        return counts
+
+    def owner_counts(self) -> dict[str, int]:
+        """Findings per owner kind (image layers only)."""
+        counts = dict.fromkeys(OWNER_KINDS, 0)
+        for finding in self.findings:
+            if finding.owner is not None:
+                counts[finding.owner.kind] += 1
         return counts

@@ -1,12 +1,14 @@
 """Scan images: every layer's files (with their final state), the config and the history.
 
 Layers are scanned independently — in parallel worker processes, and cached by diff_id — and
-only afterwards are states decided, walking later layers' indexes in order. When the engine
+only afterwards are states and owners decided, walking later layers' indexes in order and
+reading the package databases of the whole image (hubguard/owners). When the engine
 holds an image whose config and layers are all cached, nothing is exported at all.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from concurrent.futures import as_completed
@@ -17,7 +19,9 @@ from pathlib import Path
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
-from hubguard.model import LayerRef, ScanReport, Target
+from hubguard.model import LayerRef, Owner, ScanReport, Target
+from hubguard.owners import DigestingReader, LayerRecords, Ownership, is_database
+from hubguard.owners.records import DATABASE_LIMIT
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.blobs import BlobRef
 from hubguard.sources.image import Image
@@ -37,6 +41,9 @@ class ScanOptions:
     use_cache: bool = True
     cache_dir: Path | None = None
     jobs: int = 0  # worker processes; 0 = one per core
+    base: str | None = None  # the base image (--base): its layers are inherited
+    failing_owners: tuple[str, ...] = ("own",)  # owners whose findings fail the scan / block a push
+    ownership: bool = True  # off only to measure what deciding owners costs (bench)
 
 
 @dataclass
@@ -46,14 +53,14 @@ class LayerScan:
     index: LayerIndex
     hits: list[Hit]
     notes: list[str]
-    third_party_skipped: int = 0
+    records: LayerRecords = field(default_factory=LayerRecords)
 
     def to_json(self) -> dict:
         return {
             "index": self.index.to_json(),
             "hits": [hit_to_json(hit) for hit in self.hits],
             "notes": self.notes,
-            "third_party_skipped": self.third_party_skipped,
+            "records": self.records.to_json(),
         }
 
     @classmethod
@@ -62,7 +69,7 @@ class LayerScan:
             LayerIndex.from_json(data["index"]),
             [hit_from_json(hit) for hit in data["hits"]],
             list(data["notes"]),
-            int(data["third_party_skipped"]),
+            LayerRecords.from_json(data["records"]),
         )
 
 
@@ -73,12 +80,14 @@ class ImageScan:
     platform: str
     refs: tuple[LayerRef, ...]
     config_hits: list[tuple[Hit, str]]
+    base_label: str = ""  # the OCI base.name (or base.digest) label naming the base image
 
     def to_json(self) -> dict:
         return {
             "platform": self.platform,
             "refs": [ref_to_json(ref) for ref in self.refs],
             "config_hits": [[hit_to_json(hit), source] for hit, source in self.config_hits],
+            "base_label": self.base_label,
         }
 
     @classmethod
@@ -87,6 +96,7 @@ class ImageScan:
             data["platform"],
             tuple(ref_from_json(ref) for ref in data["refs"]),
             [(hit_from_json(hit), source) for hit, source in data["config_hits"]],
+            data["base_label"],
         )
 
 
@@ -102,6 +112,7 @@ class Scanner:
                 rules_digest(options.rules_dirs),
                 f"exhaustive={options.exhaustive}",
                 f"third_party={options.include_third_party}",
+                "owners=1",  # layer entries carry package databases and hit digests
             )
         )
         self.cache = Cache(options.cache_dir or default_cache_dir(), salt) if options.use_cache else None
@@ -169,6 +180,7 @@ class Scanner:
                 image.platform,
                 tuple(self._shown_ref(layer.ref) for layer in image.layers),
                 self.scan_config(image.config),
+                base_label(image.config),
             )
         scans = self._layer_scans([(layer.ref.digest, layer.blob) for layer in image.layers])
         if self.cache is not None and cached is None:
@@ -181,14 +193,43 @@ class Scanner:
         refs = image_scan.refs
         report.targets.append(Target("image", name, image_id, image_scan.platform, refs))
         indexes = [scan.index for scan in scans]
-        for ref, scan in zip(refs, scans, strict=True):
+        ownership = self._ownership(image_scan, scans)
+        for position, (ref, scan) in enumerate(zip(refs, scans, strict=True)):
             report.notes.extend(scan.notes)
-            report.third_party_skipped += scan.third_party_skipped
             for hit in scan.hits:
+                owner = ownership.owner(hit.path, position) if ownership else None
+                if owner is not None and self._quieted(hit, owner):
+                    report.owner_quieted += 1
+                    continue
                 state, hidden_by = _state(hit.path, ref.index, indexes, refs)
-                self._add(report, hit, name, "layer", ref, state, hidden_by)
+                self._add(report, hit, name, "layer", ref, state, hidden_by, owner)
         for hit, source in image_scan.config_hits:
             self._add(report, hit, name, source, None, "present", None)
+
+    def _ownership(self, image_scan: ImageScan, scans: list[LayerScan]) -> Ownership | None:
+        if not self.options.ownership:
+            return None
+        digests = [ref.digest for ref in image_scan.refs]
+        inherited, how = 0, ""
+        if self.options.base:
+            inherited = inherited_layers(digests, base_diff_ids(self.options.base))
+            how = f"--base {self.options.base}"
+        elif image_scan.base_label:
+            inherited = inherited_layers(digests, base_diff_ids(image_scan.base_label, required=False))
+            how = f"label {BASE_LABELS[0]}={image_scan.base_label}"
+        return Ownership(
+            [scan.records for scan in scans],
+            base_layers=inherited,
+            base_how=how,
+            layouts=self.rules.layouts,
+        )
+
+    def _quieted(self, hit: Hit, owner: Owner) -> bool:
+        """Distro and package files keep only anchored token rules (``--include-third-party``: all)."""
+        if owner.kind not in ("distro", "package") or self.options.include_third_party:
+            return False
+        rule = self.rules.by_id().get(hit.rule_id)
+        return not getattr(rule, "anchored", False)
 
     def _shown_ref(self, ref: LayerRef) -> LayerRef:
         """The layer as reports show it: a build arg's secret in ``created_by`` is redacted."""
@@ -229,18 +270,22 @@ class Scanner:
         index = LayerIndex()
         hits: list[Hit] = []
         notes: list[str] = []
-        skipped = 0
+        records = LayerRecords()
         with blob.open() as stream:
             for path, size, reader in iter_layer_files(stream, index, label):
-                if not self.options.include_third_party and self.rules.is_third_party(path):
-                    skipped += 1
-                    continue
+                if is_database(path) and size <= DATABASE_LIMIT:
+                    data = reader.read()
+                    records.databases[path] = data.decode("utf-8", "replace")
+                    reader = io.BytesIO(data)
                 if self.rules.path_allowed(path):
                     continue
-                result = inspect_file(self.detector, path, size, reader)
+                digesting = DigestingReader(reader)
+                result = inspect_file(self.detector, path, size, digesting)
+                if result.hits:
+                    records.digests[path] = digesting.digests()
                 hits.extend(result.hits)
                 notes.extend(result.notes)
-        return LayerScan(index, hits, notes, skipped)
+        return LayerScan(index, hits, notes, records)
 
     def scan_config(self, config: dict) -> list[tuple[Hit, str]]:
         """Env values, labels and every history step (build args show up there)."""
@@ -267,6 +312,7 @@ class Scanner:
         layer: LayerRef | None,
         state: str,
         hidden_by: LayerRef | None,
+        owner: Owner | None = None,
     ) -> None:
         if hit.pragma:
             report.suppressed += 1
@@ -278,8 +324,9 @@ class Scanner:
                 layer=layer,
                 state=state,
                 hidden_by=hidden_by,
-                # Third-party files are only scanned (so only found) with --include-third-party.
-                third_party=self.options.include_third_party and self.rules.is_third_party(hit.path),
+                # Reported, never failing: files owned by someone else unless configured to fail.
+                third_party=owner is not None and owner.kind not in self.options.failing_owners,
+                owner=owner,
             )
         )
 
@@ -290,6 +337,45 @@ _WORKER_SCANNER: Scanner | None = None
 def _scan_blob_in_worker(blob: BlobRef, label: str) -> LayerScan:
     assert _WORKER_SCANNER is not None  # set by the parent before forking
     return _WORKER_SCANNER.scan_blob(blob, label)
+
+
+BASE_LABELS = ("org.opencontainers.image.base.name", "org.opencontainers.image.base.digest")
+
+
+def base_label(config: dict) -> str:
+    """The base image an image names in its OCI labels (name, else digest), or ``""``."""
+    labels = (config.get("config") or {}).get("Labels") or {}
+    return next((str(labels[key]) for key in BASE_LABELS if labels.get(key)), "")
+
+
+def base_diff_ids(spec: str, *, required: bool = True) -> list[str]:
+    """The layer diff_ids of the base image ``spec``: an engine image (inspected, not exported),
+    ``docker-archive:`` or ``oci:``. A base named only by a label may be absent: no layers."""
+    if spec.startswith((ARCHIVE_PREFIX, OCI_PREFIX)):
+        with open_images(spec) as images:
+            return [layer.ref.digest for layer in images[0].layers] if images else []
+    import docker.errors
+
+    from hubguard.errors import InputError
+    from hubguard.sources.daemon import engine_client
+
+    try:
+        attributes = engine_client().images.get(spec).attrs
+    except docker.errors.DockerException as exc:
+        if required:
+            raise InputError(f"base image {spec}: {str(exc).splitlines()[0]}") from None
+        return []
+    return list((attributes.get("RootFS") or {}).get("Layers") or [])
+
+
+def inherited_layers(digests: list[str], base: list[str]) -> int:
+    """How many bottom layers the image shares with its base (a common prefix of diff_ids)."""
+    count = 0
+    for mine, theirs in zip(digests, base, strict=False):
+        if mine != theirs:
+            break
+        count += 1
+    return count if count == len(base) else 0
 
 
 def _state(

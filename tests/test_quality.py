@@ -3,7 +3,7 @@
 The image (``examples/quality_report.py``) plants fresh fakes in files, deleted, overwritten
 and opaque-whiteout files, archive members, a minified bundle, a binary, credential files,
 ENV, LABEL and a build argument, beside placeholders, documented fakes, public keys,
-checksums and third-party test fixtures.
+checksums and third-party test fixtures that package records list.
 """
 
 from __future__ import annotations
@@ -61,15 +61,16 @@ def test_every_planted_secret_found_and_no_decoy_reported(quality_image, exhaust
     assert not result.decoys_reported
 
 
-def test_third_party_fixtures_are_skipped_unless_asked_for(quality_image):
+def test_recorded_third_party_fixtures_are_quieted_unless_asked_for(quality_image):
     archive, image = quality_image
     default = scan(archive)
-    assert default.third_party_skipped == len(THIRD_PARTY_FIXTURES)
+    assert default.owner_quieted >= len(THIRD_PARTY_FIXTURES)
     assert not {f.path for f in default.findings} & THIRD_PARTY_FIXTURES
 
     full = scan(archive, include_third_party=True)
     result = score(full, image)
     assert not result.missed
     assert {f.path for f in result.false_positives} == THIRD_PARTY_FIXTURES
+    assert {f.owner.kind for f in result.false_positives} == {"distro", "package"}  # type: ignore[union-attr]
     assert all(f.third_party for f in result.false_positives)
     assert not any(f.third_party for f in full.findings if f not in result.false_positives)

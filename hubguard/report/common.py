@@ -82,5 +82,23 @@ def describe(finding: Finding) -> str:
     lines.append(f"state: {state_phrase(finding)}")
     if finding.state != "present":
         lines.append("a later layer hides it, but the layer that added it still ships it")
+    if finding.owner is not None:
+        lines.append(f"owner: {owner_phrase(finding)}")
     lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
     return "\n".join(lines)
+
+
+INHERITED_FIX = "update or change the base image"
+
+
+def owner_phrase(finding: Finding) -> str:
+    """``distro libgnutls30 (dpkg md5sums)``; an inherited finding names its fix."""
+    owner = finding.owner
+    if owner is None:
+        return ""
+    text = printable(owner.label)
+    if owner.how:
+        text += f" ({printable(owner.how)})"
+    if owner.kind == "base":
+        text += f", inherited: {INHERITED_FIX}"
+    return text

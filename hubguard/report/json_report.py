@@ -26,6 +26,8 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "problems": list(report.problems),
         "notes": list(report.notes),
         "third_party_skipped": report.third_party_skipped,
+        "by_owner": report.owner_counts(),
+        "owner_quieted": report.owner_quieted,
     }
 
 

@@ -133,6 +133,9 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
             "hashed_secret": finding.hashed_secret,
             "redacted": finding.redacted,
             "third_party": finding.third_party,
+            "owner": finding.owner.kind if finding.owner else None,
+            "owner_package": finding.owner.package if finding.owner else None,
+            "owner_how": finding.owner.how if finding.owner else None,
         },
     }
 

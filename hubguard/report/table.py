@@ -19,7 +19,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from hubguard.model import Finding, ScanReport, Severity, Target
-from hubguard.report.common import layer_label, ordered, printable, short_digest, state_phrase
+from hubguard.report.common import layer_label, ordered, owner_phrase, printable, short_digest, state_phrase
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -95,7 +95,10 @@ def findings_table(findings: list[Finding]) -> Table:
         where = printable(finding.path)
         if finding.layer is not None:
             where += f" (layer {finding.layer.index})"
-        if finding.third_party:
+        if finding.owner is not None and finding.owner.kind != "own":
+            where += f" {finding.owner.label}"
+            where += " (inherited)" if finding.owner.kind == "base" else ""
+        elif finding.third_party:
             where += " third-party"
         cells = [
             Text(finding.severity.label, style=SEVERITY_STYLE[finding.severity]),
@@ -162,7 +165,9 @@ def _finding_label(finding: Finding) -> Text:
     label.append(f" · {printable(finding.redacted)}")
     if finding.state != "present":
         label.append(f" · {state_phrase(finding)}", style="bold")
-    if finding.third_party:
+    if finding.owner is not None and finding.owner.kind != "own":
+        label.append(f" · {printable(owner_phrase(finding))}")
+    elif finding.third_party:
         label.append(" · third-party")
     return label
 
@@ -186,6 +191,13 @@ def summary_line(report: ScanReport) -> Text:
     text = Text(f"{_plural(len(report.findings), 'finding')} ({counts}), {report.suppressed} suppressed, ")
     if report.third_party_skipped:
         text.append(f"{_plural(report.third_party_skipped, 'third-party file')} skipped, ")
+    not_own = {kind: count for kind, count in report.owner_counts().items() if kind != "own" and count}
+    if not_own:
+        text.append(
+            ", ".join(f"{count} {kind}" for kind, count in not_own.items()) + " in files others own, "
+        )
+    if report.owner_quieted:
+        text.append(f"{report.owner_quieted} in distro/package files quieted, ")
     if report.notes:
         text.append(f"{_plural(len(report.notes), 'note')}, ")
     if report.complete:
