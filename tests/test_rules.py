@@ -504,3 +504,18 @@ def test_broken_user_pack_is_an_input_error(tmp_path: Path, pack: str, complaint
 def test_rules_dir_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a directory"):
         load_rules([tmp_path / "missing"])
+
+
+def test_nsswitch_configuration_syntax_is_not_a_password():
+    detector = Detector(load_rules([]))
+    stock = b"passwd:         files systemd\ngroup:          files\nhosts:          files mdns4_minimal dns\n"
+    assert detector.scan_text(stock, "/etc/nsswitch.conf") == []
+    leaked = b"passwd = " + expand("{alnum:20}").encode() + b"\n"
+    assert detector.scan_text(leaked, "/etc/app.conf")
+
+
+def test_anchored_rules_are_fixed_prefix_token_formats():
+    anchored = {rule.id for rule in load_rules([]).token_rules if rule.anchored}
+    assert {"github-pat-classic", "aws-access-key-id", "stripe-secret-key", "docker-hub-token"} <= anchored
+    assert {"slack-token"} <= anchored
+    assert not anchored & {"private-key-pem", "generic-secret-assignment", "jwt", "url-credentials"}
