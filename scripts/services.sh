@@ -52,7 +52,7 @@ live_pid() {
 
 install_missing_tools() {
     local tool missing=()
-    for tool in dockerd docker docker-registry git; do
+    for tool in dockerd docker docker-registry git debootstrap openssl; do
         command -v "$tool" >/dev/null || missing+=("$tool")
     done
     [[ -x /usr/bin/busybox ]] || missing+=(busybox)
@@ -60,7 +60,7 @@ install_missing_tools() {
     echo "services.sh: installing Debian packages (missing: ${missing[*]})" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        docker.io docker-registry busybox-static git >/dev/null
+        docker.io docker-registry busybox-static git debootstrap openssl >/dev/null
 }
 
 docker_answers() {
