@@ -6,8 +6,10 @@ findings at or above ``private_threshold`` and shows the rest as warnings. There
 blanket override: a user allows a finding by naming its fingerprint (``.hubguardignore``)
 or recording it in a baseline, so every exception is deliberate and reviewable.
 
-Third-party findings (only reported with ``--include-third-party``) warn but never block,
-exactly as they never fail ``hubguard scan``.
+Findings marked ``third_party`` warn but never block, exactly as they never fail
+``hubguard scan``: in images, files whose owner (hubguard/owners) is not one of
+``--fail-owners`` (distro, package and inherited base files by default); in build contexts,
+third-party paths scanned with ``--include-third-party``.
 """
 
 from __future__ import annotations

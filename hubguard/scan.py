@@ -112,7 +112,7 @@ class Scanner:
                 rules_digest(options.rules_dirs),
                 f"exhaustive={options.exhaustive}",
                 f"third_party={options.include_third_party}",
-                "owners=1",  # layer entries carry package databases and hit digests
+                f"owners={options.ownership}",  # layer entries carry package databases and hit digests
             )
         )
         self.cache = Cache(options.cache_dir or default_cache_dir(), salt) if options.use_cache else None
@@ -271,17 +271,18 @@ class Scanner:
         hits: list[Hit] = []
         notes: list[str] = []
         records = LayerRecords()
+        collect = self.options.ownership
         with blob.open() as stream:
             for path, size, reader in iter_layer_files(stream, index, label):
-                if is_database(path) and size <= DATABASE_LIMIT:
+                if collect and is_database(path) and size <= DATABASE_LIMIT:
                     data = reader.read()
                     records.databases[path] = data.decode("utf-8", "replace")
                     reader = io.BytesIO(data)
                 if self.rules.path_allowed(path):
                     continue
-                digesting = DigestingReader(reader)
-                result = inspect_file(self.detector, path, size, digesting)
-                if result.hits:
+                digesting = DigestingReader(reader) if collect else None
+                result = inspect_file(self.detector, path, size, digesting or reader)
+                if result.hits and digesting is not None:
                     records.digests[path] = digesting.digests()
                 hits.extend(result.hits)
                 notes.extend(result.notes)
