@@ -207,7 +207,8 @@ class Scanner:
             self._add(report, hit, name, source, None, "present", None)
 
     def _ownership(self, image_scan: ImageScan, scans: list[LayerScan]) -> Ownership | None:
-        if not self.options.ownership:
+        """Owners from every layer's records; none needed (so no rules loaded) without hits."""
+        if not self.options.ownership or not any(scan.hits for scan in scans):
             return None
         digests = [ref.digest for ref in image_scan.refs]
         inherited, how = 0, ""
@@ -215,8 +216,9 @@ class Scanner:
             inherited = inherited_layers(digests, base_diff_ids(self.options.base))
             how = f"--base {self.options.base}"
         elif image_scan.base_label:
-            inherited = inherited_layers(digests, base_diff_ids(image_scan.base_label, required=False))
-            how = f"label {BASE_LABELS[0]}={image_scan.base_label}"
+            named = image_scan.base_label.partition("=")[2]
+            inherited = inherited_layers(digests, base_diff_ids(named, required=False))
+            how = f"label {image_scan.base_label}"
         return Ownership(
             [scan.records for scan in scans],
             base_layers=inherited,
@@ -228,8 +230,11 @@ class Scanner:
         """Distro and package files keep only anchored token rules (``--include-third-party``: all)."""
         if owner.kind not in ("distro", "package") or self.options.include_third_party:
             return False
-        rule = self.rules.by_id().get(hit.rule_id)
-        return not getattr(rule, "anchored", False)
+        return hit.rule_id not in self._anchored
+
+    @cached_property
+    def _anchored(self) -> frozenset[str]:
+        return frozenset(rule.id for rule in self.rules.token_rules if rule.anchored)
 
     def _shown_ref(self, ref: LayerRef) -> LayerRef:
         """The layer as reports show it: a build arg's secret in ``created_by`` is redacted."""
@@ -344,9 +349,9 @@ BASE_LABELS = ("org.opencontainers.image.base.name", "org.opencontainers.image.b
 
 
 def base_label(config: dict) -> str:
-    """The base image an image names in its OCI labels (name, else digest), or ``""``."""
+    """``label=value`` naming the image's base in its OCI labels (name, else digest), or ``""``."""
     labels = (config.get("config") or {}).get("Labels") or {}
-    return next((str(labels[key]) for key in BASE_LABELS if labels.get(key)), "")
+    return next((f"{key}={labels[key]}" for key in BASE_LABELS if labels.get(key)), "")
 
 
 def base_diff_ids(spec: str, *, required: bool = True) -> list[str]:
@@ -362,10 +367,10 @@ def base_diff_ids(spec: str, *, required: bool = True) -> list[str]:
 
     try:
         attributes = engine_client().images.get(spec).attrs
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, InputError) as exc:
         if required:
             raise InputError(f"base image {spec}: {str(exc).splitlines()[0]}") from None
-        return []
+        return []  # a label naming an image the engine lacks (or no engine at all): no base
     return list((attributes.get("RootFS") or {}).get("Layers") or [])
 
 

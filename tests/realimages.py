@@ -43,6 +43,7 @@ RECIPE = {
 APP_DIR = "/srv/app"  # where the npm project lives in the image
 APT_OPTIONS = ["-o", "Acquire::Check-Valid-Until=false", "-o", "Acquire::Retries=3"]
 STEP_TIMEOUT = 1800
+HOST_TRUST_STORE = "/etc/ssl/certs/ca-certificates.crt"  # what pip and npm trust on this machine
 
 
 def recipe_key() -> str:
@@ -96,12 +97,13 @@ def _chroot_ready(root: Path) -> Iterator[None]:
         resolv.write_text("")
 
 
-def _chroot(root: Path, log: Path, script: str) -> None:
+def _chroot(root: Path, log: Path, script: str, extra_env: dict[str, str] | None = None) -> None:
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/root",
         "DEBIAN_FRONTEND": "noninteractive",
         "LANG": "C.UTF-8",
+        **(extra_env or {}),
     }
     _run(["chroot", str(root), "/bin/sh", "-euc", script], log, env=env)
 
@@ -121,49 +123,72 @@ def _no_device_nodes(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
 
 
 def build_tarballs(directory: Path) -> tuple[Path, Path]:
-    """``base.tar`` (debootstrap + apt) and ``app.tar`` (pip + npm), built unless already there."""
+    """``base.tar`` (debootstrap + apt) and ``app.tar`` (pip + npm), each built unless cached."""
     base, app = directory / "base.tar", directory / "app.tar"
-    if base.is_file() and app.is_file():
-        return base, app
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "build.log"
-    log.write_text("")
+    if not base.is_file():
+        with _scratch_root(directory) as root:
+            _build_base(root, log)
+            _tar(root, sorted(p.name for p in root.iterdir()), base)
+    if not app.is_file():
+        with _scratch_root(directory) as root:
+            _run(["tar", "-xpf", str(base), "-C", str(root)], log)
+            _build_app(root, log)
+            _tar(root, ["usr/local", APP_DIR.lstrip("/")], app)
+    return base, app
+
+
+@contextlib.contextmanager
+def _scratch_root(directory: Path) -> Iterator[Path]:
     work = Path(tempfile.mkdtemp(prefix="rootfs-", dir=directory))
-    root = work / "root"
+    (work / "root").mkdir()
     try:
-        mirror = debian_mirror()
-        _run(["debootstrap", f"--variant={RECIPE['variant']}", RECIPE["suite"], str(root), mirror], log)
-        (root / "etc/apt/sources.list").write_text(f"deb {mirror} {RECIPE['suite']} main\n")
-        with _chroot_ready(root):
-            apt = " ".join(APT_OPTIONS)
-            packages = " ".join(RECIPE["apt"])
-            _chroot(
-                root,
-                log,
-                f"apt-get {apt} update && apt-get {apt} install -y --no-install-recommends {packages}"
-                " && apt-get clean && rm -rf /var/lib/apt/lists/*",
-            )
-        _tar(root, sorted(p.name for p in root.iterdir()), base)
+        yield work / "root"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _build_base(root: Path, log: Path) -> None:
+    mirror = debian_mirror()
+    _run(["debootstrap", f"--variant={RECIPE['variant']}", RECIPE["suite"], str(root), mirror], log)
+    (root / "etc/apt/sources.list").write_text(f"deb {mirror} {RECIPE['suite']} main\n")
+    apt, packages = " ".join(APT_OPTIONS), " ".join(RECIPE["apt"])
+    with _chroot_ready(root):
+        _chroot(
+            root,
+            log,
+            f"apt-get {apt} update && apt-get {apt} install -y --no-install-recommends {packages}"
+            " && apt-get clean && rm -rf /var/lib/apt/lists/*",
+        )
+
+
+def _build_app(root: Path, log: Path) -> None:
+    """pip and npm from their registries as this machine reaches them: its trust store (which
+    may hold a proxy's CA) is lent to the chroot for these commands only, never kept."""
+    lent = root / "tmp/host-ca.pem"
+    root.joinpath("tmp").mkdir(exist_ok=True)
+    shutil.copyfile(HOST_TRUST_STORE, lent)
+    trust = {"PIP_CERT": "/tmp/host-ca.pem", "NODE_EXTRA_CA_CERTS": "/tmp/host-ca.pem"}
+    try:
         with _chroot_ready(root):
             _chroot(
                 root,
                 log,
                 "pip install --no-cache-dir --break-system-packages --root-user-action=ignore "
                 + " ".join(RECIPE["pip"]),
+                trust,
             )
             _chroot(
                 root,
                 log,
                 f"mkdir -p {APP_DIR} && cd {APP_DIR} && npm init -y >/dev/null"
-                f" && npm install --cache /tmp/npm-cache --no-audit --no-fund {' '.join(RECIPE['npm'])}"
-                " && rm -rf /tmp/npm-cache",
+                " && npm install --cafile /tmp/host-ca.pem --cache /tmp/npm-cache --no-audit --no-fund "
+                + " ".join(RECIPE["npm"]),
+                trust,
             )
-        _tar(root, ["usr/local", APP_DIR.lstrip("/")], app)
     finally:
-        with contextlib.suppress(OSError):
-            subprocess.run(["umount", "-l", str(root / "proc")], check=False, capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
-    return base, app
+        lent.unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -6,6 +6,10 @@ import base64
 import hashlib
 import io
 import json
+import subprocess
+import sys
+
+import pytest
 
 from hubguard.owners import DigestingReader, LayerRecords, Ownership, is_database
 from hubguard.owners import records as records_module
@@ -151,3 +155,34 @@ def test_digesting_reader_hashes_small_and_streamed_files(monkeypatch):
     while streamed.read(3000):
         pass
     assert streamed.chunks == [] and streamed.digests() == digests(data)
+
+
+def _scan_json(*args: str) -> tuple[int, dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubguard", "scan", *args, "--format", "json", "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.mark.engine
+def test_base_layers_are_inherited_and_fail_only_when_asked(busybox_image, build_image, fake_token):
+    base = build_image(
+        f"FROM {busybox_image}\nCOPY vendor.env /opt/vendor.env\n",
+        {"vendor.env": f"TOKEN={fake_token('ghp_{alnum:36}')}\n"},
+    )
+    app = build_image(f"FROM {base.tag}\nCOPY app.txt /app/app.txt\n", {"app.txt": "nothing here\n"})
+
+    code, report = _scan_json(app.tag, "--base", base.tag)
+    (finding,) = report["findings"]
+    assert finding["owner"] == {"kind": "base", "package": "", "how": f"--base {base.tag}"}
+    assert (code, finding["third_party"], report["summary"]["by_owner"]["base"]) == (0, True, 1)
+
+    code, report = _scan_json(app.tag, "--base", base.tag, "--fail-owners", "own,base")
+    assert (code, report["findings"][0]["third_party"]) == (1, False)
+
+    code, report = _scan_json(app.tag)  # no base named: the user's own file
+    assert (code, report["findings"][0]["owner"]["kind"]) == (1, "own")
