@@ -1,10 +1,12 @@
-"""Build the benchmark's images from files already on this machine: no network, no engine.
+"""Build the benchmark's images: a real Debian rootfs plus files already on this machine.
 
 The plain image has the shape issue 6 measured trivy on (≈500 MB, ≈30k files): an OS rootfs
-(this machine's /usr), a Python installation with its site-packages, a node_modules layer and
-an app layer with planted fake secrets. The dense variant adds a layer of generated Debian apt
-package lists (keyword-dense text, trivy's pathological input); the incremental image changes
-only the top layer. Each is written as a legacy ``docker save`` archive, layers uncompressed.
+(a debootstrap ``--variant=minbase`` bookworm, from this machine's apt mirror, built once into
+``OUT/rootfs``; nothing else needs the network or an engine), a Python installation with its
+site-packages, a node_modules layer and an app layer with planted fake secrets. The dense
+variant adds a layer of generated Debian apt package lists (keyword-dense text, trivy's
+pathological input); the incremental image changes only the top layer. Each is written as a
+legacy ``docker save`` archive, layers uncompressed.
 
 Secrets are generated from templates with a fixed seed (the same bytes every build, so layer
 digests are stable), and only their SHA-1s are kept, to check each scan found them.
@@ -28,7 +30,7 @@ from pathlib import Path
 from hubguard.detect.examples import expand
 
 # Bump when the recipe changes, so archives cached under bench/out are rebuilt.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 MTIME = 1700000000
 MB = 1024 * 1024
 
@@ -97,7 +99,23 @@ SITE_PACKAGES = [
 ]
 
 
-def tree_layers(scale: float) -> dict[str, tuple[str, list[Source]]]:
+def debootstrap_rootfs(out: Path, log) -> Path:
+    """``OUT/rootfs``: a minbase bookworm, built as the real-image tests build theirs."""
+    rootfs = out / "rootfs"
+    done = rootfs / ".hubguard-bench-complete"
+    if not done.exists():
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.realimages import debootstrap
+
+        shutil.rmtree(rootfs, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        log(f"images: debootstrap into {rootfs} (once)")
+        debootstrap(rootfs, out / "debootstrap.log")
+        done.touch()
+    return rootfs
+
+
+def tree_layers(scale: float, rootfs: Path) -> dict[str, tuple[str, list[Source]]]:
     """Layer name -> (Dockerfile step, sources); budgets scale with ``--scale``.
 
     Like the official python image, no ``__pycache__`` and no test suite; packages missing here
@@ -113,16 +131,7 @@ def tree_layers(scale: float) -> dict[str, tuple[str, list[Source]]]:
     return {
         "rootfs": (
             "/bin/sh -c #(nop) ADD file:rootfs.tar.gz in /",
-            [
-                Source("/usr/bin", "/usr/bin", budget(35)),
-                Source("/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", budget(60)),
-                Source("/usr/share/perl", "/usr/share/perl", budget(21)),
-                Source("/usr/share/doc", "/usr/share/doc", budget(14)),
-                Source("/usr/share/man", "/usr/share/man", budget(10)),
-                Source("/usr/share/zoneinfo", "/usr/share/zoneinfo", budget(4)),
-                Source("/usr/share/i18n", "/usr/share/i18n", budget(17)),
-                Source("/usr/share/mime", "/usr/share/mime", budget(6)),
-            ],
+            [Source(str(rootfs / top), f"/{top}", budget(250)) for top in ("etc", "usr", "var")],
         ),
         "python": (
             "/bin/sh -c set -eux; ./configure --enable-shared && make install # python",
@@ -451,9 +460,10 @@ def write_docker_archive(path: Path, tag: str, layers: list[Layer]) -> None:
     tmp.replace(path)
 
 
-def _recipe(scale: float) -> dict:
+def _recipe(scale: float, rootfs: Path) -> dict:
     """Everything that decides the images' bytes, so a change rebuilds them."""
-    sources = {name: [asdict(source) for source in spec[1]] for name, spec in tree_layers(scale).items()}
+    layers = tree_layers(scale, rootfs)
+    sources = {name: [asdict(source) for source in spec[1]] for name, spec in layers.items()}
     return {"version": RECIPE_VERSION, "scale": scale, "python": sys.version, "sources": sources}
 
 
@@ -473,7 +483,8 @@ def build_images(out: Path, scale: float, log) -> dict[str, Image]:
     """The four archives (plain, dense, incremental, top layer alone), reused when the recipe matches."""
     directory = out / "images"
     index = directory / "images.json"
-    recipe = _recipe(scale)
+    rootfs = debootstrap_rootfs(out, log)
+    recipe = _recipe(scale, rootfs)
     fingerprint = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
     if index.exists():
         cached = json.loads(index.read_text())
@@ -487,7 +498,7 @@ def build_images(out: Path, scale: float, log) -> dict[str, Image]:
     layers_dir.mkdir(parents=True)
 
     tree: dict[str, Layer] = {}
-    for name, (created_by, sources) in tree_layers(scale).items():
+    for name, (created_by, sources) in tree_layers(scale, rootfs).items():
         log(f"images: writing layer {name}")
         tree[name] = write_tree_layer(layers_dir, name, created_by, sources)
     log("images: writing app layers and apt lists")

@@ -149,10 +149,15 @@ def _scratch_root(directory: Path) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _build_base(root: Path, log: Path) -> None:
+def debootstrap(root: Path, log: Path) -> None:
+    """A minbase bookworm rootfs in ``root`` from this machine's mirror (also bench's base)."""
     mirror = debian_mirror()
     _run(["debootstrap", f"--variant={RECIPE['variant']}", RECIPE["suite"], str(root), mirror], log)
     (root / "etc/apt/sources.list").write_text(f"deb {mirror} {RECIPE['suite']} main\n")
+
+
+def _build_base(root: Path, log: Path) -> None:
+    debootstrap(root, log)
     apt, packages = " ".join(APT_OPTIONS), " ".join(RECIPE["apt"])
     with _chroot_ready(root):
         _chroot(
