@@ -6,10 +6,12 @@ planted the ways users plant them must all be found, with the right owner.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -19,7 +21,7 @@ import pytest
 from hubguard.detect.examples import expand
 from hubguard.model import ScanReport
 from hubguard.scan import Scanner, ScanOptions
-from tests.conftest import DOCKER_CLI, ImageBuilder
+from tests.conftest import DOCKER_CLI
 from tests.realimages import APP_DIR, build_tarballs, cache_root, recipe_key
 
 pytestmark = pytest.mark.engine
@@ -58,6 +60,29 @@ def _has_image(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
+@pytest.fixture
+def build_big(docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """``docker build`` on the 1 GB stack: the engine's vfs copies it for every step, so these
+    builds get more time than ``build_image`` gives, and few steps. Removed after the test."""
+    built: list[str] = []
+
+    def build(dockerfile: str, files: dict[str, bytes | str], *labels: str) -> str:
+        tag = f"hubguard-test/real-{os.urandom(6).hex()}:latest"
+        context = tmp_path / tag.split("/")[1].split(":")[0]
+        for name, content in {"Dockerfile": dockerfile, **files}.items():
+            (context / name).parent.mkdir(parents=True, exist_ok=True)
+            (context / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+        options = [argument for label in labels for argument in ("--label", label)]
+        _docker(["build", "--network", "none", "--force-rm", *options, "-t", tag, str(context)])
+        built.append(tag)
+        return tag
+
+    yield build
+    for tag in reversed(built):
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(tag, force=True)
+
+
 def _docker(arguments: list[str]) -> None:
     done = subprocess.run(
         [DOCKER_CLI, *arguments],
@@ -84,7 +109,9 @@ def scan(image: str, cache: Path, **options) -> ScanReport:
 def test_the_stock_stack_reports_only_the_ssh_host_keys(real_stack: str, scan_cache: Path):
     report = scan(real_stack, scan_cache)
     assert report.complete, report.problems
-    unexpected = [f"{f.rule_id} {f.path} {f.owner}" for f in report.findings if not f.path.startswith(SSH_HOST_KEYS)]
+    unexpected = [
+        f"{f.rule_id} {f.path} {f.owner}" for f in report.findings if not f.path.startswith(SSH_HOST_KEYS)
+    ]
     assert unexpected == []
     keys = {f.path for f in report.findings}
     assert {f"{SSH_HOST_KEYS}{kind}_key" for kind in ("rsa", "ecdsa", "ed25519")} <= keys
@@ -92,11 +119,9 @@ def test_the_stock_stack_reports_only_the_ssh_host_keys(real_stack: str, scan_ca
     assert report.owner_quieted > 0  # the distro's and packages' own samples, quieted by their owner
 
 
-def test_planted_secrets_are_all_found_with_their_owner(
-    real_stack: str, build_image: ImageBuilder, scan_cache: Path
-):
+def test_planted_secrets_are_all_found_with_their_owner(real_stack: str, build_big, scan_cache: Path):
     values = {name: expand("{alnum:24}", os.urandom(8).hex()) for name in ("base", "pip", "npm", "distro")}
-    inherited = build_image(
+    inherited = build_big(
         f"FROM {real_stack}\nCOPY vendor.env /opt/vendor/vendor.env\n",
         {"vendor.env": f"API_PASSWORD={values['base']}\n"},
     )
@@ -113,21 +138,31 @@ def test_planted_secrets_are_all_found_with_their_owner(
         "plant/localdep/package.json": '{"name": "localdep", "version": "1.0.0", "main": "index.js"}\n',
         "plant/localdep/index.js": f'module.exports = {{ password: "{values["npm"]}" }};\n',
         "plant/patch.py": f'\nSMTP_PASSWORD = "{values["distro"]}"\n',
-        "app.key": app_key,
+        "plant/app.key": app_key,
     }
-    planted = build_image(
-        f"FROM {inherited.tag}\n"
-        f"LABEL {BASE_LABEL}={inherited.tag}\n"
+    planted = build_big(
+        f"FROM {inherited}\n"
         f"COPY plant {STAGING}\n"
         f"RUN pip install --no-deps --no-build-isolation --no-index --break-system-packages"
         f" --root-user-action=ignore {STAGING}/app"
         f" && cd {APP_DIR} && npm install --offline --install-links --no-audit --no-fund {STAGING}/localdep"
-        f" && cat {STAGING}/patch.py >> {MODIFIED_DISTRO_FILE} && rm -rf {STAGING}\n"
-        "COPY app.key /etc/ssl/private/app.key\n",
+        f" && cat {STAGING}/patch.py >> {MODIFIED_DISTRO_FILE}"
+        f" && install -D -m 600 {STAGING}/app.key /etc/ssl/private/app.key && rm -rf {STAGING}\n",
         files,
+        f"{BASE_LABEL}={inherited}",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "hubguard", "scan", planted.tag, "--format", "json", "--cache-dir", str(scan_cache)],
+        [
+            sys.executable,
+            "-m",
+            "hubguard",
+            "scan",
+            planted,
+            "--format",
+            "json",
+            "--cache-dir",
+            str(scan_cache),
+        ],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -148,8 +183,11 @@ def test_planted_secrets_are_all_found_with_their_owner(
         f"{SSH_HOST_KEYS}{kind}_key" for kind in ("rsa", "ecdsa", "ed25519")
     }
     by_path = {f["path"]: f for f in shipped}
-    assert by_path["/opt/vendor/vendor.env"]["owner"]["how"] == f"label {BASE_LABEL}={inherited.tag}"
+    assert by_path["/opt/vendor/vendor.env"]["owner"]["how"] == f"label {BASE_LABEL}={inherited}"
     assert by_path[MODIFIED_DISTRO_FILE]["owner"]["package"] == "libpython3.11-stdlib"
     assert "differs" in by_path[MODIFIED_DISTRO_FILE]["owner"]["how"]
-    assert "direct_url.json" in by_path["/usr/local/lib/python3.11/dist-packages/myapp/settings.py"]["owner"]["how"]
+    assert (
+        "direct_url.json"
+        in by_path["/usr/local/lib/python3.11/dist-packages/myapp/settings.py"]["owner"]["how"]
+    )
     assert all(f["third_party"] for f in shipped if f["owner"]["kind"] == "base")
