@@ -13,12 +13,11 @@ builder receives):
    naming that line. A missing ignore file while anything sensitive is sent is one more
    finding, and a line that matches nothing (not a defensive entry) is a low-severity lint.
 
-Third-party code follows the image scanner's policy (``rules/third_party.toml``): a vendored
+Third-party code is recognised by path (``[third_party]`` in ``rules/third_party.toml``; a
+context has no package database, while images read theirs, hubguard/owners): a vendored
 ``node_modules`` that is sent is not read unless ``include_third_party`` is set, and then its
-findings are marked third-party and never fail the run. That keeps a context report and the
-report of the image built from it consistent (``COPY . .`` puts the same files in a layer,
-where the same policy applies), and library fixtures full of sample keys do not drown the
-user's own secrets. The Dockerfile and the ignore file are scanned for secrets (they always
+findings are marked third-party and never fail the run, so library fixtures full of sample
+keys do not drown the user's own secrets. The Dockerfile and the ignore file are scanned for secrets (they always
 reach the builder) but never suggested for exclusion: that could not keep them out.
 """
 
