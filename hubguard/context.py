@@ -17,8 +17,9 @@ Third-party code is recognised by path (``[third_party]`` in ``rules/third_party
 context has no package database, while images read theirs, hubguard/owners): a vendored
 ``node_modules`` that is sent is not read unless ``include_third_party`` is set, and then its
 findings are marked third-party and never fail the run, so library fixtures full of sample
-keys do not drown the user's own secrets. The Dockerfile and the ignore file are scanned for secrets (they always
-reach the builder) but never suggested for exclusion: that could not keep them out.
+keys do not drown the user's own secrets. The Dockerfile and the ignore file are scanned for
+secrets (they always reach the builder) but never suggested for exclusion: that could not keep
+them out.
 """
 
 from __future__ import annotations
