@@ -181,6 +181,7 @@ def scan_targets(scanner: Scanner, targets: list[PushTarget], suppressions: Supp
         report.notes += part.notes
         report.suppressed += part.suppressed
         report.third_party_skipped += part.third_party_skipped
+        report.owner_quieted += part.owner_quieted
     suppressions.apply(report)
     return report
 
