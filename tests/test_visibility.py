@@ -23,15 +23,11 @@ import pytest
 
 from hubguard.config import Config, VisibilityRule
 from hubguard.detect.examples import expand
+from hubguard.docker_login import HUB_SERVER_URL, find_login
+from hubguard.docker_login import Login as HubCredentials
 from hubguard.errors import InputError
 from hubguard.reference import parse_reference
-from hubguard.visibility import (
-    HUB_API_URL_ENV,
-    HubCredentials,
-    decide_visibility,
-    hub_credentials,
-    retry_delay,
-)
+from hubguard.visibility import HUB_API_URL_ENV, decide_visibility, retry_delay
 
 USER = "alice"
 SECRET = expand("dckr_pat_{b64url:27}", seed="test_visibility")
@@ -48,6 +44,8 @@ class FakeHub:
         self.lookups: list[tuple[str, bool]] = []  # (path, authenticated)
         self.queued: list[tuple[int, dict[str, str]]] = []  # forced lookup answers, in order
         self.legacy_only = False
+        self.created: list[tuple[str, dict]] = []
+        self.organizations: list[str] = []
         self.stall = threading.Event()
         self.release = threading.Event()
         self.url = ""
@@ -77,7 +75,18 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if self.path == "/v2/auth/token" and not hub.legacy_only:
+            authorization = self.headers.get("Authorization", "")
+            if self.path.startswith("/v2/namespaces/") and self.path.endswith("/repositories"):
+                namespace = self.path.split("/")[3]
+                if authorization.removeprefix("Bearer ") not in hub.tokens or namespace != USER:
+                    self.answer(403, {"errinfo": None, "message": "forbidden"})
+                    return
+                hub.created.append((self.path, body))
+                hub.repositories[f"{namespace}/{body['name']}"] = bool(body.get("is_private"))
+                self.answer(
+                    201, {"name": body["name"], "namespace": namespace, "is_private": body.get("is_private")}
+                )
+            elif self.path == "/v2/auth/token" and not hub.legacy_only:
                 hub.logins.append((self.path, body.get("identifier")))
                 token = hub.issue_token(body.get("identifier"), body.get("secret"))
                 if token:
@@ -97,6 +106,13 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if hub.stall.is_set():
                 hub.release.wait(10)
+            if self.path.startswith("/v2/user/orgs/"):
+                if self.headers.get("Authorization", "").removeprefix("Bearer ") not in hub.tokens:
+                    self.answer(401, {"message": "unauthorized"})
+                else:
+                    results = [{"orgname": name} for name in hub.organizations]
+                    self.answer(200, {"count": len(results), "results": results})
+                return
             prefix = "/v2/namespaces/"
             namespace, _, repository = self.path.removeprefix(prefix).partition("/repositories/")
             authorization = self.headers.get("Authorization", "")
@@ -184,6 +200,10 @@ def install_helper(bin_dir: Path, name: str, monkeypatch: pytest.MonkeyPatch) ->
     return asked
 
 
+def hub_credentials(config_dir: Path | None = None):
+    return find_login(HUB_SERVER_URL, config_dir)
+
+
 def ask(hub: FakeHub, name: str, config_dir: Path | None = None, timeout: float = 5.0):
     return decide_visibility(
         parse_reference(name),
@@ -220,7 +240,8 @@ def test_private_repository_seen_anonymously_is_treated_as_public(hub: FakeHub) 
 def test_missing_repository_is_treated_as_public(hub: FakeHub, tmp_path: Path) -> None:
     result = ask(hub, "alice/new-app", auths_login(tmp_path / "docker"))
     assert result.public and result.source == "unknown"
-    assert "a first push creates it with the namespace's default visibility" in result.label
+    assert "the first push creates the repository public" in result.label
+    assert result.missing
     assert "anonymously" not in result.label
     assert hub.lookups == [("/v2/namespaces/alice/repositories/new-app", True)]
 
@@ -341,14 +362,44 @@ def test_cred_helpers_entry_is_preferred(
         {
             "auths": {"https://index.docker.io/v1/": {"auth": wrong}},
             "credsStore": "absent-helper",
-            "credHelpers": {"docker.io": "hgtest"},
+            "credHelpers": {"https://index.docker.io/v1/": "hgtest"},
         },
     )
     credentials, note = hub_credentials(tmp_path / "docker")
     assert (credentials.username, credentials.secret, note) == (USER, SECRET, "")
     assert credentials.source == "docker-credential-hgtest"
     assert SECRET not in repr(credentials)
-    assert asked.read_text().splitlines() == ["docker.io"]
+    assert asked.read_text().splitlines() == ["https://index.docker.io/v1/"]
+
+
+def test_cred_helpers_are_looked_up_by_dockers_exact_key(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker files Docker Hub's helper under https://index.docker.io/v1/ only: a helper under
+    "docker.io" is never asked, by docker or by hubguard, so the auths entry is used."""
+    asked = install_helper(tmp_path / "bin", "hgtest", monkeypatch)
+    other = base64.b64encode(b"mallory:from-auths").decode()
+    docker_config(
+        tmp_path / "docker",
+        {"credHelpers": {"docker.io": "hgtest"}, "auths": {"https://index.docker.io/v1/": {"auth": other}}},
+    )
+    credentials, _ = hub_credentials(tmp_path / "docker")
+    assert credentials is not None and credentials.username == "mallory"
+    assert not asked.exists()
+
+
+def test_docker_auth_config_environment_is_a_credential_source(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DOCKER_AUTH_CONFIG (docker CLI >= 28.3) holds auths as JSON and comes first."""
+    hub.repositories["alice/closed"] = True
+    encoded = base64.b64encode(f"{USER}:{SECRET}".encode()).decode()
+    monkeypatch.setenv(
+        "DOCKER_AUTH_CONFIG", json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": encoded}}})
+    )
+    result = ask(hub, "alice/closed", tmp_path / "no-config-here")
+    assert result.label == "private (Docker Hub API)"
+    assert hub.logins == [("/v2/auth/token", USER)]
 
 
 def test_missing_helper_is_explained(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -367,7 +418,10 @@ def test_helper_without_login_falls_back_to_auths(
     encoded = base64.b64encode(f"{USER}:{SECRET}".encode()).decode()
     docker_config(
         tmp_path / "docker",
-        {"credHelpers": {"index.docker.io": "hgtest"}, "auths": {"docker.io": {"auth": encoded}}},
+        {
+            "credHelpers": {"https://index.docker.io/v1/": "absent-helper"},
+            "auths": {"https://index.docker.io/v1": {"auth": encoded}},
+        },
     )
     credentials, _ = hub_credentials(tmp_path / "docker")
     assert credentials is not None and credentials.source.startswith("auths in ")
@@ -376,9 +430,8 @@ def test_helper_without_login_falls_back_to_auths(
 @pytest.mark.parametrize(
     ("content", "note"),
     [
-        ({"auths": {"https://index.docker.io/v1/": {"identitytoken": "x"}}}, "identity token"),
         ({"auths": {"https://index.docker.io/v1/": {"auth": "%%%"}}}, "unreadable auth"),
-        ({"auths": {"quay.io": {"auth": "eDp5"}}}, "no Docker Hub login in "),
+        ({"auths": {"quay.io": {"auth": "eDp5"}}}, "no login for index.docker.io in "),
         ([1, 2], "is not a JSON object"),
     ],
 )
@@ -406,14 +459,103 @@ def test_legacy_login_route(hub: FakeHub, tmp_path: Path) -> None:
     assert hub.logins == [("/v2/users/login", USER)]
 
 
-def test_config_rule_wins_without_asking_the_hub(hub: FakeHub, tmp_path: Path) -> None:
+def test_identity_token_is_a_login_but_the_hub_api_is_asked_anonymously(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    config_dir = docker_config(tmp_path / "docker", {"auths": {HUB_SERVER_URL: {"identitytoken": "x"}}})
+    credentials, _ = hub_credentials(config_dir)
+    assert credentials is not None and credentials.secret == ""
+    result = ask(hub, "alice/closed", config_dir)
+    assert result.public and "identity token, which the Hub API does not accept" in result.label
+
+
+def private_rule(origin: Path, pattern: str = "alice/*") -> VisibilityRule:
+    from hubguard.config import normalise_pattern
+
+    return VisibilityRule(pattern, normalise_pattern(pattern), "private", origin)
+
+
+def test_config_private_cannot_overrule_docker_hub_saying_public(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/public-app"] = False
     origin = tmp_path / ".hubguard.toml"
-    rule = VisibilityRule("alice/*", "docker.io/alice/*", "private", origin)
-    config = Config(visibility_rules=(rule,), hub_api_url=hub.url)
-    result = decide_visibility(parse_reference("alice/app"), config)
-    assert (result.public, result.source) == (False, "config")
-    assert result.label == f'private (config: {origin}, rule "alice/*")'
-    assert hub.lookups == [] and hub.logins == []
+    config = Config(visibility_rules=(private_rule(origin),), hub_api_url=hub.url)
+    result = decide_visibility(parse_reference("alice/public-app"), config)
+    assert (result.public, result.source) == (True, "hub")
+    assert "config says private, Docker Hub says public" in result.label
+    assert f'rule "alice/*" in {origin}' in result.label
+
+
+def test_config_private_cannot_make_a_repository_the_push_creates_private(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    config = Config(visibility_rules=(private_rule(tmp_path / "c.toml"),), hub_api_url=hub.url)
+    result = decide_visibility(
+        parse_reference("alice/new-app"), config, docker_config_dir=auths_login(tmp_path / "d")
+    )
+    assert result.public and result.missing
+    assert "the first push creates the repository public" in result.label
+    assert "config says private, Docker Hub cannot confirm private" in result.label
+
+
+def test_config_and_hub_agreeing_on_private_is_private(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    config = Config(visibility_rules=(private_rule(tmp_path / "c.toml"),), hub_api_url=hub.url)
+    result = decide_visibility(
+        parse_reference("alice/closed"), config, docker_config_dir=auths_login(tmp_path / "d")
+    )
+    assert (result.public, result.label) == (False, "private (Docker Hub API)")
+
+
+def test_config_public_wins_without_asking_the_hub(hub: FakeHub, tmp_path: Path) -> None:
+    rule = VisibilityRule("alice/*", "docker.io/alice/*", "public", tmp_path / "c.toml")
+    result = decide_visibility(
+        parse_reference("alice/closed"), Config(visibility_rules=(rule,), hub_api_url=hub.url)
+    )
+    assert (result.public, result.source) == (True, "config")
+    assert hub.lookups == []
+
+
+def test_config_private_is_the_answer_for_other_registries(hub: FakeHub, tmp_path: Path) -> None:
+    origin = tmp_path / "c.toml"
+    config = Config(visibility_rules=(private_rule(origin, "registry.example.com/*"),), hub_api_url=hub.url)
+    result = decide_visibility(parse_reference("registry.example.com/team/app"), config)
+    assert (result.public, result.label) == (
+        False,
+        f'private (config: {origin}, rule "registry.example.com/*")',
+    )
+    assert hub.lookups == []
+
+
+def test_create_private_posts_to_the_documented_endpoint(hub: FakeHub, tmp_path: Path) -> None:
+    from hubguard.visibility import hub_client
+
+    client = hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d"))
+    client.create_private(parse_reference("alice/new-app"))
+    assert hub.created == [
+        ("/v2/namespaces/alice/repositories", {"name": "new-app", "namespace": "alice", "is_private": True})
+    ]
+    assert client.visibility(parse_reference("alice/new-app")).label == "private (Docker Hub API)"
+
+
+def test_create_private_refused_by_hub_is_one_clear_error(hub: FakeHub, tmp_path: Path) -> None:
+    from hubguard.visibility import HubRefused, hub_client
+
+    client = hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d"))
+    with pytest.raises(
+        HubRefused, match=r"Docker Hub refused to create bob/app private \(HTTP 403: forbidden\)"
+    ):
+        client.create_private(parse_reference("bob/app"))
+    assert "bob/app" not in hub.repositories
+
+
+def test_organizations_of_the_logged_in_user(hub: FakeHub, tmp_path: Path) -> None:
+    from hubguard.visibility import hub_client
+
+    hub.organizations = ["acme", "widgets"]
+    assert hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d")).organizations() == [
+        "acme",
+        "widgets",
+    ]
+    assert hub_client(Config(hub_api_url=hub.url)).organizations() is None
 
 
 def test_other_registry_without_rule_is_unknown(hub: FakeHub) -> None:
