@@ -16,7 +16,6 @@ import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import docker
 import docker.errors
@@ -92,6 +91,11 @@ def connect_engine(endpoint: Endpoint | None = None) -> docker.DockerClient:
             f"cannot reach the Docker engine at {endpoint.host} ({endpoint.origin}): ssh:// engines are "
             "reached through the ssh client, as the docker CLI does, and no ssh is on PATH"
         )
+    if ssh and not _has_ssh_support():
+        raise InputError(
+            f"cannot reach the Docker engine at {endpoint.host} ({endpoint.origin}): ssh:// engines need "
+            "docker-py's ssh support: pip install 'hubguard[ssh]'"
+        )
     try:
         client = docker.DockerClient(base_url=endpoint.host, tls=endpoint.tls, use_ssh_client=ssh)
         client.ping()
@@ -103,6 +107,10 @@ def connect_engine(endpoint: Endpoint | None = None) -> docker.DockerClient:
     return client
 
 
-def socket_path(endpoint: Endpoint) -> Path | None:
-    """The unix socket file of a local endpoint, for messages."""
-    return Path(endpoint.host.removeprefix("unix://")) if endpoint.host.startswith("unix://") else None
+def _has_ssh_support() -> bool:
+    """docker-py imports paramiko for every ssh:// client, even one that runs the ssh binary."""
+    try:
+        import paramiko  # noqa: F401
+    except ImportError:
+        return False
+    return True

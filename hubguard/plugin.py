@@ -87,6 +87,9 @@ def split_global_options(arguments: list[str]) -> tuple[dict[str, str], list[str
         index += 1
         if token == PLUGIN_NAME:
             return options, arguments[index:]
+        if token == "help" and arguments[index : index + 1] == [PLUGIN_NAME]:
+            # `docker help hubguard [COMMAND]` runs the plugin as `… help hubguard [COMMAND]`.
+            return options, [*arguments[index + 1 :], "--help"]
         name, equals, value = token.partition("=")
         if not name.startswith("--") and len(name) > 2:
             name, value, equals = token[:2], token[2:].removeprefix("="), "="
