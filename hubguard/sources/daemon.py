@@ -62,7 +62,10 @@ def open_daemon_image(
         with open_archive(archive, platform=platform, all_platforms=all_platforms) as images:
             for image in images:
                 image.name = reference
-                image.image_id = image_id
+            # One image is the engine's ID; the platforms of an index keep their own config
+            # digests, so the cache never files one platform's scan under the whole index.
+            if len(images) == 1:
+                images[0].image_id = image_id
             yield images
 
 
