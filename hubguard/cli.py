@@ -145,7 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(run=_run_push)
 
     install_plugin = commands.add_parser(
-        "install-plugin", help="make `docker hubguard` work (link the CLI plugin into cli-plugins/)"
+        "install-plugin",
+        help="make `docker hubguard` work (link the CLI plugin into cli-plugins/)",
+        description="Write the docker-hubguard CLI plugin where the docker CLI looks for plugins, "
+        "so that `docker hubguard push NAME` runs hubguard push.",
+        epilog="exit codes: 0 installed, 2 the directory cannot be written\n"
+        "example: sudo hubguard install-plugin --system",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = install_plugin.add_mutually_exclusive_group()
     where.add_argument(
