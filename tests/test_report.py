@@ -10,6 +10,7 @@ import importlib.resources
 import json
 import re
 import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
