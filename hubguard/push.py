@@ -275,6 +275,7 @@ def create_private(
                 f"--create-private: cannot tell whether {wanted.path} exists on Docker Hub "
                 f"({visibility.label}); nothing was scanned or pushed"
             )
+        say(f"--create-private: {wanted.path} exists on Docker Hub already, so nothing was created")
         return None
     if dry_run:
         say(f"dry run: would create {wanted.path} on Docker Hub as a private repository")

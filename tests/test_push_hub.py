@@ -243,3 +243,17 @@ def tag_registry_image(docker_client, busybox_image, registry) -> Iterator[str]:
     docker_client.api.tag(busybox_image, repository, version)
     yield name
     docker_client.api.remove_image(name)
+
+
+def test_create_private_leaves_an_existing_public_repository_public(hub, project, logged_in, hub_image):
+    hub.repositories[f"{USER}/open"] = False
+    hub_image(f"{USER}/open:1", secret="SG.{b64url:22}.{b64url:43}")
+
+    result = push("--create-private", f"{USER}/open:1", cwd=project)
+
+    assert result.returncode == 1, result.stderr
+    assert hub.created == []
+    assert (
+        f"--create-private: {USER}/open exists on Docker Hub already, so nothing was created" in result.stderr
+    )
+    assert "for a push to a public repository" in result.stderr
