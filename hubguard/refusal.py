@@ -41,12 +41,12 @@ def refusal_lines(decision: Decision, target: Reference, rules: dict[str, object
     lines.append(f"  3. or push to a private repository: make {target.familiar} private")
     if target.is_docker_hub:
         lines.append(
-            f"     (Docker Hub: hub.docker.com/repository/docker/{target.path}/settings → "
-            "Visibility settings → Make private, or create it with hubguard push --create-private),"
+            f"     on Docker Hub: hub.docker.com/repository/docker/{target.path}/settings → "
+            "Visibility settings → Make private (a new repository: hubguard push --create-private);"
         )
+        lines.append("     hubguard reads that from the Hub API, and your .hubguard.toml may say so too:")
     else:
-        lines.append(f"     in {target.domain}'s own settings,")
-    lines.append("     and tell hubguard so in .hubguard.toml:")
+        lines.append(f"     in {target.domain}'s own settings, and tell hubguard so in .hubguard.toml:")
     lines.append("       [visibility]")
     lines.append(f'       "{target.name}" = "private"')
     lines.append("  4. only if a finding is a false positive, allow it deliberately: add its line")

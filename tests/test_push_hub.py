@@ -174,6 +174,10 @@ def test_missing_repository_is_created_public_by_the_first_push_and_that_is_said
     assert "the first push creates the repository public" in result.stderr
     assert "--create-private creates it private first" in result.stderr
     assert "nothing was pushed" in result.stderr
+    # The refusal gives Docker Hub's setting and the exact [visibility] line, with the real name.
+    assert f"hub.docker.com/repository/docker/{USER}/new-app/settings → Visibility settings" in result.stderr
+    assert f'"docker.io/{USER}/new-app" = "private"' in result.stderr
+    assert f"hubguard baseline {USER}/new-app:1" in result.stderr
 
 
 def test_config_private_loses_to_docker_hub_public(hub, project, logged_in, hub_image):
