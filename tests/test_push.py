@@ -26,6 +26,7 @@ import pytest
 
 import hubguard.push
 from hubguard import cli
+from tests.local_http import serving
 
 pytestmark = pytest.mark.engine
 
@@ -41,13 +42,16 @@ PUSHED_LINE = re.compile(r"^hubguard: pushed (\S+) as (sha256:[0-9a-f]{64}) ", r
 PUSH_TIMEOUT = 300
 
 
-def run_hubguard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_hubguard(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hubguard", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=PUSH_TIMEOUT,
+        env=env,
     )
 
 
@@ -600,14 +604,7 @@ def test_named_context_works_without_a_config_json(
     environment = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
     environment.update(DOCKER_CONFIG=str(config_dir), DOCKER_CONTEXT="hgctx")
 
-    result = subprocess.run(
-        [sys.executable, "-m", "hubguard", "push", f"{name}:1"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=PUSH_TIMEOUT,
-        env=environment,
-    )
+    result = run_hubguard("push", f"{name}:1", cwd=project, env=environment)
 
     assert result.returncode == 0, result.stderr
     assert manifest(registry, path_of(name), "1")[0] == 200
@@ -617,14 +614,7 @@ def test_missing_context_is_one_line(project, tmp_path):
     environment = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
     environment.update(DOCKER_CONFIG=str(tmp_path / "empty"), DOCKER_CONTEXT="nowhere")
 
-    result = subprocess.run(
-        [sys.executable, "-m", "hubguard", "push", "127.0.0.1:5000/public/app:1"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-    )
+    result = run_hubguard("push", "127.0.0.1:5000/public/app:1", cwd=project, env=environment)
 
     assert result.returncode == 2
     assert result.stderr.startswith(
@@ -660,14 +650,7 @@ def test_ssh_engine_is_reached_through_the_ssh_binary_for_scan_and_push(
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
     }
 
-    result = subprocess.run(
-        [sys.executable, "-m", "hubguard", "push", f"{name}:1"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=PUSH_TIMEOUT,
-        env=environment,
-    )
+    result = run_hubguard("push", f"{name}:1", cwd=project, env=environment)
 
     assert result.returncode == 0, result.stderr
     assert manifest(registry, path_of(name), "1")[0] == 200
@@ -712,14 +695,7 @@ def test_ssh_engine_without_an_ssh_binary_is_refused_in_one_line(project, tmp_pa
     }
     environment["DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND"] = DOCKER_CLI
 
-    result = subprocess.run(
-        [sys.executable, "-m", "hubguard", "push", "127.0.0.1:5000/public/app:1"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-    )
+    result = run_hubguard("push", "127.0.0.1:5000/public/app:1", cwd=project, env=environment)
 
     assert result.returncode == 2
     assert (
@@ -769,19 +745,8 @@ class DenyingRegistry(BaseHTTPRequestHandler):
 @pytest.fixture
 def serve() -> Iterator[Callable[[type[BaseHTTPRequestHandler]], str]]:
     """``serve(Handler)`` runs an HTTP server on loopback for the test; returns host:port."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(handler: type[BaseHTTPRequestHandler]) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with serving() as start:
+        yield start
 
 
 def test_denied_push_is_explained_once_with_cause_and_fix(serve, project, tag, clean_image):

@@ -19,15 +19,15 @@ import secrets
 import subprocess
 import sys
 import tarfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
 from tests.images import INDEX, oci_blobs_from_save
+from tests.local_http import serving
 
 pytestmark = pytest.mark.engine
 API_VERSION = "1.44"
@@ -141,19 +141,8 @@ def saves(build_image, busybox_image, docker_client, fake_token, tmp_path) -> di
 @pytest.fixture
 def containerd_engine() -> Iterator:
     """``start(name, archive, image_id)`` serves the engine API on loopback; returns DOCKER_HOST."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(name: str, archive: bytes, image_id: str) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), engine_api_handler(name, image_id, archive))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"tcp://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with serving() as serve:
+        yield lambda name, archive, image_id: "tcp://" + serve(engine_api_handler(name, image_id, archive))
 
 
 @pytest.fixture
