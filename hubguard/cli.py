@@ -135,13 +135,32 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
     rules.set_defaults(run=_run_rules)
 
-    push = commands.add_parser("push", help="scan an image, then docker push it unless it leaks")
+    push = commands.add_parser(
+        "push",
+        help="scan an image, then docker push it unless it leaks",
+        description="Scan every layer, the config and the history of each image the push would send, "
+        "decide whether the target repository is public, then run docker push or refuse.",
+        epilog="exit codes: 0 pushed (or allowed, with --dry-run), 1 refused (nothing pushed), "
+        "2 usage or input error, 3 scan or push failed or could not be confirmed\n"
+        "example: hubguard push --decision-json decision.json myname/myserver:1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     push.add_argument("target", metavar="NAME[:TAG]", help="what to push, as for docker push")
     push.add_argument("--all-tags", "-a", action="store_true", help="push every local tag of NAME")
     push.add_argument("--quiet", "-q", action="store_true", help="passed to docker push")
     push.add_argument("--platform", help="passed to docker push, and the platform scanned")
+    push.add_argument("--disable-content-trust", action="store_true", help="passed to docker push")
     push.add_argument(
-        "--disable-content-trust", nargs="?", const="true", metavar="BOOL", help="passed to docker push"
+        "--create-private",
+        action="store_true",
+        help="create a Docker Hub repository that does not exist yet as private before pushing",
+    )
+    push.add_argument("--dry-run", action="store_true", help="check, scan and decide, but push nothing (CI)")
+    push.add_argument(
+        "--decision-json",
+        type=Path,
+        metavar="FILE",
+        help="write the decision record (schema: docs/push-decision.schema.json)",
     )
     push.add_argument("--format", choices=FORMATS, default="table", help="format of the findings shown")
     push.add_argument("--output", "-o", type=Path, help="write the findings to this file")
@@ -154,13 +173,27 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(run=_run_push)
 
     install_plugin = commands.add_parser(
-        "install-plugin", help="make `docker hubguard` work (link the CLI plugin into cli-plugins/)"
+        "install-plugin",
+        help="make `docker hubguard` work (link the CLI plugin into cli-plugins/)",
+        description="Write the docker-hubguard CLI plugin where the docker CLI looks for plugins, "
+        "so that `docker hubguard push NAME` runs hubguard push.",
+        epilog="exit codes: 0 installed, 2 the directory cannot be written\n"
+        "example: sudo hubguard install-plugin --system",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    install_plugin.add_argument(
+    where = install_plugin.add_mutually_exclusive_group()
+    where.add_argument(
+        "--config",
         "--docker-config",
+        dest="docker_config",
         type=Path,
         metavar="DIR",
-        help="docker config dir (default: $DOCKER_CONFIG or ~/.docker)",
+        help="install into DIR/cli-plugins (default: $DOCKER_CONFIG or ~/.docker)",
+    )
+    where.add_argument(
+        "--system",
+        action="store_true",
+        help="install for every user, into /usr/local/lib/docker/cli-plugins",
     )
     install_plugin.set_defaults(run=_run_install_plugin)
 
@@ -291,6 +324,9 @@ def _run_push(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         report_format=args.format,
         report_output=args.output,
+        create_private=args.create_private,
+        dry_run=args.dry_run,
+        decision_json=args.decision_json,
     )
     return guarded_push(request)
 
@@ -337,7 +373,7 @@ def _run_context(args: argparse.Namespace) -> int:
 def _run_install_plugin(args: argparse.Namespace) -> int:
     from hubguard.plugin import install_plugin
 
-    path = install_plugin(args.docker_config)
+    path = install_plugin(args.docker_config, system=args.system)
     print(f"hubguard: installed the docker CLI plugin at {path}; try: docker hubguard push --help")
     return EXIT_CLEAN
 

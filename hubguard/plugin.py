@@ -9,9 +9,19 @@ then runs it with *all* of its own arguments, global options included, e.g.
 
 Global options are turned into the environment variables that mean the same thing both to
 hubguard's engine client and to the docker CLI that does the push, so the image scanned and
-the image pushed come from the same engine, with the same config and credentials. TLS options
-are refused rather than half-honoured: scanning one engine and pushing from another would be
-worse than an error.
+the image pushed come from the same engine, with the same config and credentials; ``--debug``
+and ``--log-level`` are handed to that ``docker push``. TLS options are refused rather than
+half-honoured: scanning one engine and pushing from another would be worse than an error.
+
+Cancelling: docker ≥ 25 passes ``DOCKER_CLI_PLUGIN_SOCKET`` (a unix socket, abstract when it
+starts with ``@``) and, when it is told to stop while not on a terminal, closes it instead of
+signalling the plugin (cli-plugins/socket ``ConnectAndWait``). hubguard connects to it and,
+when it closes, interrupts itself: the scan stops, a running ``docker push`` is terminated,
+nothing more is pushed, and the exit code is non-zero.
+
+The shim that ``install-plugin`` writes runs the installed ``docker-hubguard`` console script
+(else ``python -P``), never ``python -m`` from wherever docker was started: that would put the
+working directory first on ``sys.path`` and run any ``hubguard/`` folder found there.
 """
 
 from __future__ import annotations
@@ -20,7 +30,10 @@ import contextlib
 import json
 import os
 import shlex
+import signal
+import socket
 import sys
+import threading
 from collections.abc import MutableMapping
 from pathlib import Path
 
@@ -41,10 +54,14 @@ VALUE_OPTIONS = {
     "-l": "log-level",
 }
 FLAG_OPTIONS = {"--debug", "-D"}
+# Global options handed on to the docker push that hubguard runs.
+PASSED_ON = {"log-level"}
 TLS_OPTIONS = {"--tls", "--tlsverify", "--tlscacert", "--tlscert", "--tlskey"}
+SOCKET_ENV = "DOCKER_CLI_PLUGIN_SOCKET"
+SYSTEM_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
 SHIM = """#!/bin/sh
 # The docker CLI plugin of hubguard (`docker hubguard ...`), written by `hubguard install-plugin`.
-exec {python} -m hubguard.plugin "$@"
+exec {command} "$@"
 """
 
 
@@ -70,6 +87,9 @@ def split_global_options(arguments: list[str]) -> tuple[dict[str, str], list[str
         index += 1
         if token == PLUGIN_NAME:
             return options, arguments[index:]
+        if token == "help" and arguments[index : index + 1] == [PLUGIN_NAME]:
+            # `docker help hubguard [COMMAND]` runs the plugin as `… help hubguard [COMMAND]`.
+            return options, [*arguments[index + 1 :], "--help"]
         name, equals, value = token.partition("=")
         if not name.startswith("--") and len(name) > 2:
             name, value, equals = token[:2], token[2:].removeprefix("="), "="
@@ -79,6 +99,7 @@ def split_global_options(arguments: list[str]) -> tuple[dict[str, str], list[str
                 "DOCKER_CERT_PATH instead, so the scan and the push use the same engine"
             )
         if name in FLAG_OPTIONS:
+            options["debug"] = "true"
             continue
         if name not in VALUE_OPTIONS:
             raise InputError(f"unexpected {token!r} before 'hubguard' (run it as: docker hubguard push NAME)")
@@ -110,9 +131,46 @@ def apply_global_options(options: dict[str, str], environ: MutableMapping[str, s
             environ.pop("DOCKER_HOST", None)
 
 
+def docker_flags(options: dict[str, str]) -> list[str]:
+    """The global options the docker push should get too: ``--debug``, ``--log-level``."""
+    flags = ["--debug"] if "debug" in options else []
+    flags += [f"--{key}={value}" for key, value in options.items() if key in PASSED_ON]
+    return flags
+
+
+def watch_cancellation(environ: MutableMapping[str, str]) -> threading.Thread | None:
+    """Connect to docker's plugin socket and interrupt this process when docker closes it.
+
+    As in docker's own plugins, a socket that cannot be reached is ignored (an older CLI)."""
+    address = environ.get(SOCKET_ENV)
+    if not address:
+        return None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect("\0" + address[1:] if address.startswith("@") else address)
+    except OSError:
+        connection.close()
+        return None
+
+    def wait_for_close() -> None:
+        with connection:
+            while True:
+                try:
+                    if not connection.recv(1):
+                        break
+                except OSError:
+                    break
+        print("hubguard: docker asked the plugin to stop", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=wait_for_close, name="docker-plugin-socket", daemon=True)
+    watcher.start()
+    return watcher
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``docker-hubguard``: the metadata answer, or hubguard's CLI."""
-    from hubguard import cli
+    from hubguard import cli, push
 
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == [METADATA_COMMAND]:
@@ -124,23 +182,43 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"hubguard: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    push.DOCKER_GLOBAL_FLAGS[:] = docker_flags(options)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    watch_cancellation(os.environ)
     return cli.main(rest)
 
 
-def install_plugin(docker_config_dir: Path | None = None) -> Path:
-    """Write the ``docker-hubguard`` shim into ``cli-plugins/`` of the docker config dir
-    (``$DOCKER_CONFIG`` or ``~/.docker``), where the docker CLI looks for plugins.
+def plugin_directory(*, config_dir: Path | None = None, system: bool = False) -> Path:
+    """Where the docker CLI looks for plugins: ``/usr/local/lib/docker/cli-plugins`` for every
+    user (``--system``), else ``cli-plugins/`` in the docker config dir (``--config``,
+    ``$DOCKER_CONFIG`` or ``~/.docker``)."""
+    if system:
+        return SYSTEM_PLUGIN_DIR
+    return Path(config_dir or os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "cli-plugins"
 
-    The shim runs this interpreter, so it keeps working whichever environment is active when
-    docker runs it; writing it again is harmless (same content, atomic replace).
+
+def shim_command() -> str:
+    """The installed ``docker-hubguard`` console script next to this interpreter, else this
+    interpreter with ``-P`` (no working directory on ``sys.path``)."""
+    script = Path(sys.executable).parent / EXECUTABLE
+    if script.is_file() and os.access(script, os.X_OK):
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -P -m hubguard.plugin"
+
+
+def install_plugin(docker_config_dir: Path | None = None, *, system: bool = False) -> Path:
+    """Write the ``docker-hubguard`` shim where the docker CLI looks for plugins.
+
+    The shim runs this environment's console script, so it keeps working whichever
+    environment is active when docker runs it; writing it again is harmless (same content,
+    atomic replace).
     """
-    config_dir = docker_config_dir or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    directory = Path(config_dir) / "cli-plugins"
+    directory = plugin_directory(config_dir=docker_config_dir, system=system)
     target = directory / EXECUTABLE
     staging = directory / f".{EXECUTABLE}.{os.getpid()}.tmp"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        staging.write_text(SHIM.format(python=shlex.quote(sys.executable)), encoding="utf-8")
+        staging.write_text(SHIM.format(command=shim_command()), encoding="utf-8")
         staging.chmod(0o755)
         os.replace(staging, target)
     except OSError as exc:

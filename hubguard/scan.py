@@ -147,7 +147,12 @@ class Scanner:
         report = ScanReport()
         if self._scan_engine_from_cache(reference, report, image_id):
             return report
-        with open_daemon_image(reference, platform=self.options.platform, image_id=image_id) as images:
+        with open_daemon_image(
+            reference,
+            platform=self.options.platform,
+            image_id=image_id,
+            all_platforms=self.options.all_platforms,
+        ) as images:
             for image in images:
                 self.scan_image(image, report)
         return report

@@ -1,23 +1,24 @@
-"""Is the push target public? Configuration first, then the Docker Hub API, else assume so.
+"""Is the push target public? Docker Hub's own answer, made only more public by configuration.
 
 Every path that cannot prove a repository private ends in "public": a wrong "private"
-would let secrets out, a wrong "public" only asks the user to add a config line. Docker Hub
-is asked as the user (their ``docker login``), because anonymous callers see a private
-repository as missing. Credentials and tokens never leave this module, not even in errors.
+would let secrets out, a wrong "public" only asks the user to add a config line. So for a
+Docker Hub repository a ``[visibility]`` rule may only make the answer *more* public: the Hub
+API is always asked, and when Hub says public (or has no such repository, which the first push
+creates public) a rule saying private is overruled, out loud. Other registries have no API to
+ask, so there the rule is the answer. Docker Hub is asked as the user (their ``docker login``),
+because anonymous callers see a private repository as missing. Credentials and tokens never
+leave this module, not even in errors.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import os
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
@@ -27,22 +28,13 @@ from urllib.parse import quote
 
 from hubguard import __version__
 from hubguard.config import Config, validate_api_url
+from hubguard.docker_login import HUB_SERVER_URL, Login, find_login
+from hubguard.errors import HubguardError
 from hubguard.reference import Reference
 
 HUB_API_URL_ENV = "HUBGUARD_HUB_API_URL"
 TREATED_AS_PUBLIC = "unknown → treated as public"
-# The key `docker login` writes for Docker Hub, then the spellings people use by hand.
-HUB_SERVER_URL = "https://index.docker.io/v1/"
-HUB_SERVER_KEYS = (
-    HUB_SERVER_URL,
-    "https://index.docker.io/v1",
-    "index.docker.io",
-    "docker.io",
-    "https://docker.io",
-    "registry-1.docker.io",
-    "https://registry-1.docker.io",
-)
-HELPER_TIMEOUT = 10.0
+FIRST_PUSH_PUBLIC = "the first push creates the repository public"
 MAX_RETRY_WAIT = 5.0
 MAX_RESPONSE_BYTES = 1 << 20
 # X-Retry-After was documented as a unix timestamp, Retry-After as seconds; tell them apart.
@@ -53,42 +45,55 @@ EPOCH_THRESHOLD = 1_000_000_000
 class Visibility:
     """The decision and, in ``label``, where it came from (shown to the user as is).
 
-    ``source`` is ``config``, ``hub`` or ``unknown``; only ``config`` and ``hub`` can say
-    private.
+    ``source`` is ``config``, ``hub`` or ``unknown``; only ``config`` (registries other than
+    Docker Hub) and ``hub`` can say private. ``missing`` is True when the logged-in user asked
+    Docker Hub and it has no such repository, so the push would create it.
     """
 
     public: bool
     label: str
     source: str
-
-
-@dataclass(frozen=True)
-class HubCredentials:
-    """A Docker Hub login; ``secret`` (password or access token) is kept out of ``repr``."""
-
-    username: str
-    secret: str = field(repr=False)
-    source: str = ""
+    missing: bool = False
 
 
 class HubUnreachable(Exception):
     """The Hub API did not give a usable answer in time (network, timeout, rate limit)."""
 
 
-def decide_visibility(ref: Reference, config: Config, *, docker_config_dir: Path | None = None) -> Visibility:
-    """Config rule, else the Docker Hub API for ``docker.io`` names, else unknown → public."""
+class HubRefused(HubguardError):
+    """Docker Hub refused to create the repository (exit 2): nothing was pushed."""
+
+
+def decide_visibility(
+    ref: Reference, config: Config, *, docker_config_dir: Path | None = None, hub: HubClient | None = None
+) -> Visibility:
+    """A public rule, else Docker Hub's answer (a private rule cannot overrule it), else a
+    rule for other registries, else unknown → public."""
     rule = config.matching_rule(ref.name)
-    if rule is not None:
-        return Visibility(
-            public=rule.visibility == "public",
-            label=f'{rule.visibility} (config: {rule.origin}, rule "{rule.pattern}")',
-            source="config",
-        )
+    if rule is not None and rule.visibility == "public":
+        return Visibility(True, f'public (config: {rule.origin}, rule "{rule.pattern}")', "config")
     if not ref.is_docker_hub:
+        if rule is not None:
+            return Visibility(False, f'private (config: {rule.origin}, rule "{rule.pattern}")', "config")
         return Visibility(True, f"{TREATED_AS_PUBLIC} (no [visibility] rule matches {ref.name})", "unknown")
-    client = HubClient(hub_api_url(config), config.hub_timeout)
-    credentials, note = hub_credentials(docker_config_dir)
-    return client.visibility(ref, credentials, note)
+    client = hub or hub_client(config, docker_config_dir)
+    answer = client.visibility(ref)
+    if rule is None or not answer.public:
+        return answer
+    said = "Docker Hub says public" if answer.source == "hub" else "Docker Hub cannot confirm private"
+    return Visibility(
+        True,
+        f'{answer.label}: config says private, {said} (rule "{rule.pattern}" in {rule.origin}); '
+        "the more public answer wins",
+        answer.source,
+        answer.missing,
+    )
+
+
+def hub_client(config: Config, docker_config_dir: Path | None = None) -> HubClient:
+    """A Hub API client logged in as the user's ``docker login`` for Docker Hub, if any."""
+    login, note = find_login(HUB_SERVER_URL, docker_config_dir)
+    return HubClient(hub_api_url(config), config.hub_timeout, login=login, login_note=note)
 
 
 def hub_api_url(config: Config) -> str:
@@ -100,24 +105,55 @@ def hub_api_url(config: Config) -> str:
 
 
 class HubClient:
-    """The two Docker Hub API calls the guard needs, with short timeouts and one bounded
-    retry after a 429."""
+    """The Docker Hub API calls the guard needs, as the user, with short timeouts and one
+    bounded retry after a 429. The login is exchanged for a token once, on first use."""
 
-    def __init__(self, api_url: str, timeout: float, *, max_retry_wait: float = MAX_RETRY_WAIT) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        timeout: float,
+        *,
+        login: Login | None = None,
+        login_note: str = "",
+        max_retry_wait: float = MAX_RETRY_WAIT,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.max_retry_wait = max_retry_wait
+        self.login = login
+        self.login_note = login_note or "no Docker Hub login"
+        self._token: str | None = None
+        self._token_note: str | None = None
         # A redirect could carry the bearer token to another host: treat it as an answer.
         self._opener = urllib.request.build_opener(_NoRedirect)
 
-    def visibility(
-        self, ref: Reference, credentials: HubCredentials | None, credentials_note: str = ""
-    ) -> Visibility:
+    @property
+    def username(self) -> str | None:
+        """The logged-in Docker Hub user, when ``docker login`` recorded one."""
+        if self.login is None or self.login.username == "<token>":
+            return None
+        return self.login.username
+
+    def token(self) -> tuple[str | None, str]:
+        """(bearer token, "") or (None, why the calls run anonymously); asked once."""
+        if self._token_note is None:
+            if self.login is None:
+                self._token, self._token_note = None, self.login_note
+            elif not self.login.secret:
+                self._token, self._token_note = (
+                    None,
+                    (f"{self.login.source} holds an identity token, which the Hub API does not accept"),
+                )
+            else:
+                self._token, self._token_note = self._login(self.login)
+        return self._token, self._token_note
+
+    def visibility(self, ref: Reference) -> Visibility:
         """Ask ``GET /v2/namespaces/{ns}/repositories/{repo}`` as the user (or anonymously,
-        with ``credentials_note`` saying why) and read ``is_private``."""
+        saying why) and read ``is_private``."""
         namespace, _, repository = ref.path.partition("/")
         try:
-            token, auth_note = self._login(credentials) if credentials else (None, "")
+            token, auth_note = self.token()
             status, body = self._request(
                 "GET",
                 f"/v2/namespaces/{quote(namespace, safe='')}/repositories/{quote(repository, safe='')}",
@@ -125,7 +161,7 @@ class HubClient:
             )
         except HubUnreachable as exc:
             return _unknown(str(exc))
-        anonymous = "" if token else f"; asked anonymously: {auth_note or credentials_note}"
+        anonymous = "" if token else f"; asked anonymously: {auth_note}"
         if status == 200:
             is_private = body.get("is_private")
             if not isinstance(is_private, bool):
@@ -133,31 +169,84 @@ class HubClient:
             word = "private" if is_private else "public"
             return Visibility(not is_private, f"{word} (Docker Hub API)", "hub")
         if status == 404:
+            if token:
+                return Visibility(
+                    True,
+                    f"public: {ref.path} does not exist on Docker Hub yet, and {FIRST_PUSH_PUBLIC} "
+                    "(--create-private creates it private first)",
+                    "unknown",
+                    missing=True,
+                )
             return _unknown(
-                f"Docker Hub API: {ref.path} is missing or not visible to you; a first push "
-                f"creates it with the namespace's default visibility{anonymous}"
+                f"Docker Hub API: {ref.path} is missing or not visible to you; if it is missing, "
+                f"{FIRST_PUSH_PUBLIC}{anonymous}"
             )
         if status in (401, 403):
             return _unknown(f"Docker Hub API refused the lookup (HTTP {status}){anonymous}")
         return _unknown(f"Docker Hub API answered HTTP {status}")
 
-    def _login(self, credentials: HubCredentials) -> tuple[str | None, str]:
+    def create_private(self, ref: Reference) -> None:
+        """``POST /v2/namespaces/{namespace}/repositories`` with ``is_private: true``; raises
+        HubRefused (with Hub's reason, never a credential) unless Hub answers 201."""
+        namespace, _, repository = ref.path.partition("/")
+        try:
+            token, note = self.token()
+            if token is None:
+                raise HubRefused(f"cannot create {ref.path} private on Docker Hub: {note}; run docker login")
+            status, body = self._request(
+                "POST",
+                f"/v2/namespaces/{quote(namespace, safe='')}/repositories",
+                body={"name": repository, "namespace": namespace, "is_private": True},
+                token=token,
+            )
+        except HubUnreachable as exc:
+            raise HubRefused(f"cannot create {ref.path} private on Docker Hub: {exc}") from None
+        if status not in (200, 201):
+            reason = body.get("message") or body.get("detail") or ""
+            shown = f": {str(reason)[:200]}" if reason else ""
+            raise HubRefused(
+                f"Docker Hub refused to create {ref.path} private (HTTP {status}{shown}); nothing was pushed"
+            )
+
+    def organizations(self) -> list[str] | None:
+        """The organizations Docker Hub lists for the logged-in user (``GET /v2/user/orgs/``, the
+        route docker's hub-tool uses), or None when that cannot be known."""
+        try:
+            token, _ = self.token()
+            if token is None:
+                return None
+            status, body = self._request("GET", "/v2/user/orgs/?page_size=100", token=token)
+        except HubUnreachable:
+            return None
+        results = body.get("results")
+        if status != 200 or not isinstance(results, list):
+            return None
+        return [
+            item["orgname"]
+            for item in results
+            if isinstance(item, dict) and isinstance(item.get("orgname"), str)
+        ]
+
+    def _login(self, credentials: Login) -> tuple[str | None, str]:
         """Exchange the login for a bearer token: ``POST /v2/auth/token``, or the deprecated
         ``POST /v2/users/login`` where the new route is missing. A refused login returns no
         token and the reason, so the lookup still runs anonymously."""
-        status, body = self._request(
-            "POST",
-            "/v2/auth/token",
-            body={"identifier": credentials.username, "secret": credentials.secret},
-        )
-        token = body.get("access_token")
-        if status in (404, 405):
+        try:
             status, body = self._request(
                 "POST",
-                "/v2/users/login",
-                body={"username": credentials.username, "password": credentials.secret},
+                "/v2/auth/token",
+                body={"identifier": credentials.username, "secret": credentials.secret},
             )
-            token = body.get("token")
+            token = body.get("access_token")
+            if status in (404, 405):
+                status, body = self._request(
+                    "POST",
+                    "/v2/users/login",
+                    body={"username": credentials.username, "password": credentials.secret},
+                )
+                token = body.get("token")
+        except HubUnreachable as exc:
+            return None, str(exc)
         if status == 200 and isinstance(token, str) and token:
             return token, ""
         return None, (
@@ -187,9 +276,10 @@ class HubClient:
             with self._opener.open(request, timeout=self.timeout) as response:
                 return response.status, _json_object(response.read(MAX_RESPONSE_BYTES))
         except urllib.error.HTTPError as exc:
-            exc.close()
+            with exc:
+                error_body = _json_object(exc.read(MAX_RESPONSE_BYTES))
             if exc.code != 429:
-                return exc.code, {}
+                return exc.code, error_body
             delay = retry_delay(exc.headers)
         except (TimeoutError, urllib.error.URLError, HTTPException, OSError) as exc:
             raise HubUnreachable(self._describe(exc)) from None
@@ -253,95 +343,3 @@ def _json_object(raw: bytes) -> dict:
 
 def _unknown(reason: str) -> Visibility:
     return Visibility(True, f"{TREATED_AS_PUBLIC} ({reason})", "unknown")
-
-
-def docker_config_file(docker_config_dir: Path | None = None) -> Path:
-    """``config.json`` in ``docker_config_dir``, ``$DOCKER_CONFIG`` or ``~/.docker``."""
-    directory = docker_config_dir or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    return Path(directory) / "config.json"
-
-
-def hub_credentials(docker_config_dir: Path | None = None) -> tuple[HubCredentials | None, str]:
-    """The user's Docker Hub login the way the docker CLI finds it: ``credHelpers``, then
-    ``credsStore``, then ``auths``. Returns (credentials, "") or (None, why there are none)."""
-    config_file = docker_config_file(docker_config_dir)
-    if not config_file.is_file():
-        return None, f"no {config_file}"
-    try:
-        data = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None, f"{config_file} is not readable JSON"
-    if not isinstance(data, dict):
-        return None, f"{config_file} is not a JSON object"
-
-    notes: list[str] = []
-    helpers = data.get("credHelpers")
-    if isinstance(helpers, dict):
-        for key in HUB_SERVER_KEYS:
-            if isinstance(helpers.get(key), str) and helpers[key]:
-                credentials, note = _from_helper(helpers[key], key)
-                if credentials:
-                    return credentials, ""
-                notes.append(note)
-                break
-    store = data.get("credsStore")
-    if isinstance(store, str) and store:
-        credentials, note = _from_helper(store, HUB_SERVER_URL)
-        if credentials:
-            return credentials, ""
-        notes.append(note)
-    auths = data.get("auths")
-    if isinstance(auths, dict):
-        for key in HUB_SERVER_KEYS:
-            if isinstance(auths.get(key), dict):
-                credentials, note = _from_auths_entry(auths[key], f"auths in {config_file}")
-                if credentials:
-                    return credentials, ""
-                notes.append(note)
-    return None, "; ".join(notes) or f"no Docker Hub login in {config_file}"
-
-
-def _from_helper(name: str, server: str) -> tuple[HubCredentials | None, str]:
-    """Run ``docker-credential-<name> get`` as docker does: server URL on stdin, JSON out."""
-    program = f"docker-credential-{name}"
-    try:
-        result = subprocess.run(
-            [program, "get"],
-            input=server,
-            capture_output=True,
-            text=True,
-            timeout=HELPER_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError:
-        return None, f"credential helper {program} is not installed"
-    except subprocess.TimeoutExpired:
-        return None, f"credential helper {program} did not answer within {HELPER_TIMEOUT:g}s"
-    except OSError as exc:
-        return None, f"credential helper {program} could not run: {exc.strerror}"
-    if result.returncode != 0:
-        return None, f"{program} has no Docker Hub login (exit {result.returncode})"
-    payload = _json_object(result.stdout.encode())
-    username, secret = payload.get("Username"), payload.get("Secret")
-    if not isinstance(username, str) or not isinstance(secret, str) or not username or not secret:
-        return None, f"{program} gave no username and secret"
-    if username == "<token>":
-        return None, f"{program} holds an identity token, which the Hub API does not accept"
-    return HubCredentials(username, secret, program), ""
-
-
-def _from_auths_entry(entry: dict, source: str) -> tuple[HubCredentials | None, str]:
-    """``auth`` (base64 ``user:secret``) or ``username``/``password`` of an ``auths`` entry."""
-    username, secret = entry.get("username"), entry.get("password")
-    encoded = entry.get("auth")
-    if isinstance(encoded, str) and encoded:
-        try:
-            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None, f"unreadable auth in {source}"
-        username, _, secret = decoded.partition(":")
-    if isinstance(username, str) and isinstance(secret, str) and username and secret:
-        return HubCredentials(username, secret, source), ""
-    if entry.get("identitytoken"):
-        return None, f"{source} holds an identity token, which the Hub API does not accept"
-    return None, f"no Docker Hub login in {source}"

@@ -7,11 +7,15 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import docker.errors
@@ -171,7 +175,9 @@ def test_run_directly_the_plugin_says_how_to_run_it(docker_config: Path):
     [
         (["hubguard", "push", "x"], {}, ["push", "x"]),
         (["--config", "/c", "hubguard", "push", "-a", "x"], {"config": "/c"}, ["push", "-a", "x"]),
-        (["--config=/c", "-D", "hubguard", "push"], {"config": "/c"}, ["push"]),
+        (["--config=/c", "-D", "hubguard", "push"], {"config": "/c", "debug": "true"}, ["push"]),
+        (["--config", "/c", "help", "hubguard"], {"config": "/c"}, ["--help"]),
+        (["help", "hubguard", "push"], {}, ["push", "--help"]),
         (["-Hunix:///s.sock", "hubguard"], {"host": "unix:///s.sock"}, []),
         (["-H=tcp://h:2376", "-l", "debug", "hubguard"], {"host": "tcp://h:2376", "log-level": "debug"}, []),
         (["-c", "remote", "hubguard", "hubguard"], {"context": "remote"}, ["hubguard"]),
@@ -213,3 +219,145 @@ def test_host_and_context_resolve_like_the_docker_cli():
 
     with pytest.raises(InputError, match="either specify --host or --context"):
         apply_global_options({"host": "unix:///a.sock", "context": "b"}, {})
+
+
+@pytest.mark.parametrize("docker_cli", DOCKER_CLIS)
+def test_docker_help_hubguard_shows_hubguards_help(docker_cli: str, docker_config: Path):
+    result = run([docker_cli, "--config", str(docker_config), "help", "hubguard"])
+
+    assert result.returncode == 0, result.stderr
+    assert "Stop secrets before docker push." in result.stdout
+    assert "push" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["info", "--help", "hubguard --help"])
+def test_the_plugin_never_runs_a_hubguard_folder_from_the_working_directory(
+    command: str, docker_config: Path, tmp_path: Path
+):
+    """A hostile ``hubguard/`` package in the directory where docker runs must not be
+    imported: docker runs every plugin for ``docker info`` and ``docker --help``."""
+    hostile = tmp_path / "hostile"
+    (hostile / "hubguard").mkdir(parents=True)
+    marker = tmp_path / "imported-from-cwd"
+    (hostile / "hubguard" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('pwned')\n")
+    (hostile / "hubguard" / "plugin.py").write_text(f"open({str(marker)!r}, 'w').write('pwned')\n")
+
+    result = run(["/usr/local/bin/docker", "--config", str(docker_config), *command.split()], cwd=hostile)
+
+    assert not marker.exists(), result.stdout + result.stderr
+    shim = (docker_config / "cli-plugins" / EXECUTABLE).read_text()
+    assert " -m hubguard" not in shim or " -P -m hubguard" in shim
+
+
+def test_install_plugin_config_dir_option(tmp_path: Path):
+    result = run([sys.executable, "-m", "hubguard", "install-plugin", "--config", str(tmp_path / "cfg")])
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cfg" / "cli-plugins" / EXECUTABLE).is_file()
+    listed = run(["/usr/local/bin/docker", "--config", str(tmp_path / "cfg"), "--help"])
+    assert any(line.split()[:1] == ["hubguard*"] for line in listed.stdout.splitlines())
+
+
+def test_install_plugin_system_wide(tmp_path: Path):
+    """``--system`` writes /usr/local/lib/docker/cli-plugins/docker-hubguard, which docker finds
+    with an empty config dir; whatever was there before is put back afterwards."""
+    target = Path("/usr/local/lib/docker/cli-plugins") / EXECUTABLE
+    saved = target.read_bytes() if target.exists() else None
+    try:
+        result = run([sys.executable, "-m", "hubguard", "install-plugin", "--system"])
+        assert result.returncode == 0, result.stderr
+        assert str(target) in result.stdout
+        listed = run(["/usr/local/bin/docker", "--config", str(tmp_path / "empty"), "--help"])
+        assert any(line.split()[:1] == ["hubguard*"] for line in listed.stdout.splitlines()), listed.stdout
+    finally:
+        if saved is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_bytes(saved)
+
+
+@pytest.mark.engine
+def test_debug_and_log_level_reach_the_docker_push(
+    docker_config, project, registry, build_image, busybox_image, tagged, tmp_path
+):
+    """``docker -D --log-level=warn hubguard push`` runs ``docker --debug --log-level=warn push``:
+    a wrapper around the real docker CLI records the arguments it is given."""
+    name = f"{registry}/public/plugin-{secrets.token_hex(4)}:1"
+    image = build_image(f"FROM {busybox_image}\nCOPY a.txt /a.txt\n", {"a.txt": secrets.token_hex(8)})
+    run(["/usr/bin/docker", "tag", image.id, name])
+    tagged.append(name)
+    log = tmp_path / "docker-args.log"
+    wrapper = tmp_path / "docker-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> \'{log}\'\nexec /usr/bin/docker "$@"\n')
+    wrapper.chmod(0o755)
+    plugin = docker_config / "cli-plugins" / EXECUTABLE
+    environment = {
+        "DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND": str(wrapper),
+        "DOCKER_CONFIG": str(docker_config),
+    }
+
+    result = run([str(plugin), "-D", "--log-level=warn", "hubguard", "push", name], project, environment)
+
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines() == [f"--debug --log-level=warn push {name}"]
+
+
+class StallingRegistry(BaseHTTPRequestHandler):
+    """A registry that never answers: a push to it hangs until it is stopped."""
+
+    requests: list[str]
+    release: threading.Event
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        self.release.wait(60)
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.mark.engine
+def test_docker_closing_the_plugin_socket_stops_the_push(
+    docker_config, project, build_image, busybox_image, tagged
+):
+    """The docker 28 CLI, not on a terminal, closes DOCKER_CLI_PLUGIN_SOCKET when it gets
+    SIGTERM: hubguard stops the docker push it is running, pushes nothing more and exits
+    non-zero. The registry stalls, so the push is still in flight when docker is told to stop."""
+    handler = type("Handler", (StallingRegistry,), {"requests": [], "release": threading.Event()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    name = f"127.0.0.1:{server.server_address[1]}/public/cancel-{secrets.token_hex(4)}:1"
+    image = build_image(f"FROM {busybox_image}\nCOPY a.txt /a.txt\n", {"a.txt": secrets.token_hex(8)})
+    run(["/usr/bin/docker", "tag", image.id, name])
+    tagged.append(name)
+    process = subprocess.Popen(
+        ["/usr/local/bin/docker", "--config", str(docker_config), "hubguard", "push", name],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not handler.requests and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        assert handler.requests, "docker push never reached the registry"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        handler.release.set()
+        if process.poll() is None:
+            process.kill()
+        server.shutdown()
+        server.server_close()
+
+    assert process.returncode != 0, stderr
+    assert "hubguard: docker asked the plugin to stop" in stderr
+    assert "hubguard: stopped before the push finished: pushed nothing" in stderr
+    assert "pushed " + name not in stderr.replace("pushed nothing", "")
+    assert not any("/manifests/" in path for path in handler.requests)
+    leftover = subprocess.run(["pgrep", "-f", f"docker push {name}"], capture_output=True, text=True)
+    assert leftover.stdout == "", "the docker push hubguard ran is still running"

@@ -10,6 +10,7 @@ import os
 import pty
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ import pytest
 
 import hubguard.push
 from hubguard import cli
+from tests.local_http import serving
 
 pytestmark = pytest.mark.engine
 
@@ -35,18 +37,21 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.oci.image.manifest.v1+json",
     )
 )
-FINGERPRINT_LINE = re.compile(r"^hubguard:   fingerprint:([0-9a-f]{32})  # ", re.MULTILINE)
+FINGERPRINT_LINE = re.compile(r"^hubguard: +fingerprint:([0-9a-f]{32})  # ", re.MULTILINE)
 PUSHED_LINE = re.compile(r"^hubguard: pushed (\S+) as (sha256:[0-9a-f]{64}) ", re.MULTILINE)
 PUSH_TIMEOUT = 300
 
 
-def run_hubguard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_hubguard(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hubguard", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=PUSH_TIMEOUT,
+        env=env,
     )
 
 
@@ -309,7 +314,8 @@ def test_registry_failing_mid_push_exits_3_with_a_clear_message(
     assert result.returncode == 3, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"hubguard: error: docker push {name}:1 failed (exit 1): "), last
-    assert "500" in last
+    assert "see docker's message above" in last
+    assert result.stderr.count("500 Internal Server Error") == 1  # docker's own line, shown once
     assert "Traceback" not in result.stderr
     assert manifest(registry, path_of(name), "1") == (404, "")
 
@@ -391,7 +397,14 @@ def test_push_under_a_terminal_passes_docker_progress_through(registry, project,
         (["push", "127.0.0.1:5000/public/Upper:1"], ["invalid image reference", "lowercase"]),
         (["push", "127.0.0.1:5000/public/app@sha256:" + "ab" * 32], ["cannot push a digest reference"]),
         (["push", "-a", "127.0.0.1:5000/public/app:1"], ["without a tag"]),
-        (["push", "127.0.0.1:5000/public/never-built-here:1"], ["no image", "build or pull it first"]),
+        (
+            ["push", "127.0.0.1:5000/public/never-built-here:1"],
+            [
+                "no local image tagged 127.0.0.1:5000/public/never-built-here:1",
+                "docker images 127.0.0.1:5000/public/never-built-here",
+                "docker tag IMAGE 127.0.0.1:5000/public/never-built-here:1",
+            ],
+        ),
     ],
 )
 def test_bad_targets_are_one_line_input_errors(project, docker_client, arguments, words):
@@ -420,37 +433,370 @@ def test_quiet_push_is_confirmed_from_the_engine(registry, project, tag, clean_i
     assert PUSHED_LINE.findall(result.stderr) == [(f"{name}:1", digest)]
 
 
-class HubMissingRepository(BaseHTTPRequestHandler):
-    """The Docker Hub API for a repository it cannot show: 404 on every lookup."""
+def test_quiet_stdout_holds_only_what_docker_push_quiet_prints(registry, project, tag, leaky_image):
+    """With -q the findings report goes to stderr; stdout is docker push -q's own line."""
+    name = repository(registry, "private")
+    tag(leaky_image, f"{name}:1")
+
+    result = run_hubguard("push", "-q", f"{name}:1", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{name}:1\n"
+    assert "sendgrid" in result.stderr.lower()
+
+
+def test_disable_content_trust_is_a_boolean_flag_before_the_name(registry, project, tag, clean_image):
+    name = repository(registry, "public")
+    tag(clean_image, f"{name}:1")
+
+    result = run_hubguard("push", "--disable-content-trust", f"{name}:1", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert manifest(registry, path_of(name), "1")[0] == 200
+
+
+def test_successful_push_prints_the_pull_line_and_warns_about_latest_only(
+    registry, project, tag, clean_image
+):
+    name = repository(registry, "public")
+    tag(clean_image, f"{name}:latest")
+
+    result = run_hubguard("push", name, cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert f"hubguard: anyone with access can now run: docker pull {name}:latest" in result.stderr
+    assert "warning: latest is the only tag pushed" in result.stderr
+    assert f"docker tag {name}:latest {name}:1.0" in result.stderr
+
+
+def test_a_version_tag_gets_no_latest_warning(registry, project, tag, clean_image):
+    name = repository(registry, "public")
+    tag(clean_image, f"{name}:1.2")
+
+    result = run_hubguard("push", "--dry-run", f"{name}:1.2", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert "latest" not in result.stderr
+
+
+def test_dry_run_decides_and_pushes_nothing(registry, project, tag, clean_image):
+    name = repository(registry, "public")
+    tag(clean_image, f"{name}:1")
+
+    result = run_hubguard("push", "--dry-run", f"{name}:1", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert "allowed: no findings" in result.stderr
+    assert f"hubguard: dry run: {name}:1 would be pushed; nothing was pushed" in result.stderr
+    assert manifest(registry, path_of(name), "1") == (404, "")
+
+
+def decision_validator():
+    import jsonschema
+
+    schema_file = Path(__file__).resolve().parent.parent / "docs" / "push-decision.schema.json"
+    schema = json.loads(schema_file.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_decision_json_of_a_refusal_and_of_a_push_follow_the_documented_schema(
+    registry, project, tag, leaky_image, clean_image
+):
+    validator = decision_validator()
+    refused_name = repository(registry, "public")
+    pushed_name = repository(registry, "public")
+    tag(leaky_image, f"{refused_name}:1")
+    tag(clean_image, f"{pushed_name}:1")
+
+    refused = run_hubguard("push", "--decision-json", "refused.json", f"{refused_name}:1", cwd=project)
+    pushed = run_hubguard("push", "--decision-json", "pushed.json", f"{pushed_name}:1", cwd=project)
+
+    assert (refused.returncode, pushed.returncode) == (1, 0), refused.stderr + pushed.stderr
+    refusal = json.loads((project / "refused.json").read_text())
+    success = json.loads((project / "pushed.json").read_text())
+    validator.validate(refusal)
+    validator.validate(success)
+    assert refusal["version"] == 1 and refusal["result"] == "refused" and refusal["pushed"] == []
+    assert refusal["visibility"] == {
+        "public": True,
+        "source": "config",
+        "label": f'public (config: {project / ".hubguard.toml"}, rule "127.0.0.1:*/public/*")',
+    }
+    assert [entry["fingerprint"] for entry in refusal["blocking"]] == FINGERPRINT_LINE.findall(refused.stderr)
+    assert refusal["decision"]["allowed"] is False and refusal["decision"]["exit_code"] == 1
+    status, digest = manifest(registry, path_of(pushed_name), "1")
+    assert status == 200
+    assert success["result"] == "pushed" and success["blocking"] == []
+    assert success["pushed"] == [{"reference": f"{pushed_name}:1", "digest": digest, "image_id": clean_image}]
+    assert success["target"] == {"repository": pushed_name, "tags": ["1"], "image_ids": [clean_image]}
+
+
+def test_refusal_says_what_to_do_next_in_order_with_the_real_name(registry, project, tag, leaky_image):
+    name = repository(registry, "public")
+    tag(leaky_image, f"{name}:1")
+
+    result = run_hubguard("push", f"{name}:1", cwd=project)
+
+    assert result.returncode == 1, result.stderr
+    text = result.stderr
+    steps = [
+        "sendgrid-api-key (high) at /app/mail.conf:1 in layer",  # where
+        "added by /bin/sh -c #(nop) COPY file:",  # the build step
+        "1. revoke or rotate each secret now",
+        "sendgrid-api-key: " + "A Twilio SendGrid API key",  # the rule's own description
+        "2. remove it and rebuild: keep the file out of the build context (.dockerignore)",
+        "RUN --mount=type=secret instead of ARG or ENV",
+        f"3. or push to a private repository: make {name} private",
+        f'"{name}" = "private"',
+        "4. only if a finding is a false positive",
+        "fingerprint:",
+        f"hubguard baseline {name}:1",
+    ]
+    positions = [text.find(step) for step in steps]
+    assert -1 not in positions, [step for step, at in zip(steps, positions, strict=True) if at < 0]
+    assert positions == sorted(positions)
+    assert "IMAGE" not in text
+
+
+def test_unreachable_engine_is_named_with_one_line(project):
+    socket_file = project / "no-daemon.sock"
+    result = subprocess.run(
+        [sys.executable, "-m", "hubguard", "push", "127.0.0.1:5000/public/app:1"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DOCKER_HOST": f"unix://{socket_file}"},
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"hubguard: error: cannot reach the Docker engine at unix://{socket_file} (DOCKER_HOST): "
+        "is the Docker daemon running?\n"
+    )
+
+
+def test_named_context_works_without_a_config_json(
+    docker_client, registry, project, tag, clean_image, tmp_path
+):
+    """`docker context create` writes only contexts/; DOCKER_CONTEXT must still find it."""
+    config_dir = tmp_path / "docker-config"
+    created = subprocess.run(
+        [
+            DOCKER_CLI,
+            "--config",
+            str(config_dir),
+            "context",
+            "create",
+            "hgctx",
+            "--docker",
+            f"host={os.environ['DOCKER_HOST']}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    assert not (config_dir / "config.json").exists()
+    name = repository(registry, "public")
+    tag(clean_image, f"{name}:1")
+    environment = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    environment.update(DOCKER_CONFIG=str(config_dir), DOCKER_CONTEXT="hgctx")
+
+    result = run_hubguard("push", f"{name}:1", cwd=project, env=environment)
+
+    assert result.returncode == 0, result.stderr
+    assert manifest(registry, path_of(name), "1")[0] == 200
+
+
+def test_missing_context_is_one_line(project, tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    environment.update(DOCKER_CONFIG=str(tmp_path / "empty"), DOCKER_CONTEXT="nowhere")
+
+    result = run_hubguard("push", "127.0.0.1:5000/public/app:1", cwd=project, env=environment)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "hubguard: error: docker context 'nowhere' (from DOCKER_CONTEXT) does not exist"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def fake_ssh(bin_dir: Path, log: Path) -> Path:
+    """An ``ssh`` that, like a real one to a docker host, runs ``docker system dial-stdio`` there:
+    here, against the test engine. It logs its arguments so the test sees who used it."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "ssh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"echo \"$*\" >> '{log}'\n"
+        f"exec {DOCKER_CLI} -H '{os.environ['DOCKER_HOST']}' system dial-stdio\n"
+    )
+    script.chmod(0o755)
+    return bin_dir
+
+
+def test_ssh_engine_is_reached_through_the_ssh_binary_for_scan_and_push(
+    registry, project, tag, clean_image, tmp_path
+):
+    log = tmp_path / "ssh.log"
+    bin_dir = fake_ssh(tmp_path / "bin", log)
+    name = repository(registry, "public")
+    tag(clean_image, f"{name}:1")
+    environment = {
+        **os.environ,
+        "DOCKER_HOST": "ssh://builder@docker-host.invalid",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+
+    result = run_hubguard("push", f"{name}:1", cwd=project, env=environment)
+
+    assert result.returncode == 0, result.stderr
+    assert manifest(registry, path_of(name), "1")[0] == 200
+    calls = log.read_text().splitlines()
+    assert len(calls) >= 2 and all("docker-host.invalid" in call for call in calls)
+
+
+def test_ssh_engine_without_docker_pys_ssh_support_is_refused_in_one_line(project, tmp_path):
+    """Without paramiko (``hubguard[ssh]``), docker-py cannot open ssh:// at all: say so."""
+    blocked = (
+        "import sys; sys.modules['paramiko'] = None; "
+        "from hubguard.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    bin_dir = fake_ssh(tmp_path / "bin", tmp_path / "ssh.log")
+    environment = {
+        **os.environ,
+        "DOCKER_HOST": "ssh://builder@docker-host.invalid",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", blocked, "push", "127.0.0.1:5000/public/app:1"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "hubguard: error: cannot reach the Docker engine at ssh://builder@docker-host.invalid (DOCKER_HOST): "
+        "ssh:// engines need docker-py's ssh support: pip install 'hubguard[ssh]'\n"
+    )
+
+
+def test_ssh_engine_without_an_ssh_binary_is_refused_in_one_line(project, tmp_path):
+    environment = {
+        **os.environ,
+        "DOCKER_HOST": "ssh://builder@docker-host.invalid",
+        "PATH": str(tmp_path / "empty"),
+    }
+    environment["DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND"] = DOCKER_CLI
+
+    result = run_hubguard("push", "127.0.0.1:5000/public/app:1", cwd=project, env=environment)
+
+    assert result.returncode == 2
+    assert (
+        "ssh:// engines are reached through the ssh client, as the docker CLI does, and no ssh is on PATH"
+        in result.stderr
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+class DenyingRegistry(BaseHTTPRequestHandler):
+    """A registry that answers /v2/ and then denies every upload (HTTP 403, error code DENIED),
+    as Docker Hub does for a namespace the user may not push to."""
+
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        self.send_response(404)
+        self._answer(200, b"{}") if self.path == "/v2/" else self._deny()
+
+    def do_HEAD(self) -> None:
+        self._answer(404, b"")  # no layer is there yet: docker goes on to upload it
+
+    def do_POST(self) -> None:
+        self._deny()
+
+    def do_PUT(self) -> None:
+        self._deny()
+
+    def _deny(self) -> None:
+        body = json.dumps(
+            {"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]}
+        ).encode()
+        self._answer(403, body)
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", "2")
+        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"{}")
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
 
-def test_docker_hub_repository_the_api_cannot_see_is_treated_as_public(
-    project, tag, leaky_image, tmp_path, monkeypatch
-):
-    """A leaky image for Docker Hub is refused when the Hub API answers 404 (a first push
-    would create the repository, maybe public); nothing reaches the real Docker Hub."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HubMissingRepository)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HUBGUARD_HUB_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-login"))
-    name = f"hubguard-test-{secrets.token_hex(4)}/app"
-    tag(leaky_image, f"{name}:1")
-    try:
-        result = run_hubguard("push", f"{name}:1", cwd=project)
-    finally:
-        server.shutdown()
-        server.server_close()
+@pytest.fixture
+def serve() -> Iterator[Callable[[type[BaseHTTPRequestHandler]], str]]:
+    """``serve(Handler)`` runs an HTTP server on loopback for the test; returns host:port."""
+    with serving() as start:
+        yield start
 
-    assert result.returncode == 1, result.stderr
-    assert f"{name} is unknown → treated as public (Docker Hub API: {name} is missing" in result.stderr
-    assert "nothing was pushed" in result.stderr
+
+def test_denied_push_is_explained_once_with_cause_and_fix(serve, project, tag, clean_image):
+    name = repository(serve(DenyingRegistry), "public")
+    tag(clean_image, f"{name}:1")
+
+    result = run_hubguard("push", f"{name}:1", cwd=project)
+
+    assert result.returncode == 3, result.stderr
+    # The 20.10 engine retries the upload (~50 s) and docker then prints just "denied": once.
+    assert result.stderr.splitlines().count("denied") == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "the registry denied the push: you may not push to" in last
+    assert "docker login as a user who may push there" in last
+
+
+def test_unreachable_registry_is_explained(project, tag, clean_image):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    name = repository(f"127.0.0.1:{port}", "public")
+    tag(clean_image, f"{name}:1")
+
+    result = run_hubguard("push", f"{name}:1", cwd=project)
+
+    assert result.returncode == 3, result.stderr
+    assert f"docker could not reach the registry 127.0.0.1:{port}" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("docker_line", "words"),
+    [
+        (
+            "toomanyrequests: You have reached your pull rate limit.",
+            "the registry's rate limit was reached; wait and push again",
+        ),
+        ("unauthorized: authentication required", "run docker login and push again"),
+        ("manifest unknown: manifest unknown", "push one platform with --platform"),
+        ("denied: requested access to the resource is denied", "you may not push to myname"),
+        (
+            'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host',
+            "docker could not reach the registry Docker Hub",
+        ),
+    ],
+)
+def test_docker_push_failure_lines_are_translated(docker_line, words):
+    """docker's exact failure lines (as it prints them) → cause and fix, docker's line not repeated."""
+    output = hubguard.push.DockerOutput(
+        1, "The push refers to repository [docker.io/myname/app]\n", docker_line + "\n"
+    )
+    text = hubguard.push.explain_failure(output, hubguard.push.parse_reference("myname/app:1"))
+    assert words in text
+    assert docker_line not in text

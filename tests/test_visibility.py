@@ -10,137 +10,28 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
-import uuid
 from collections.abc import Iterator
 from email.message import Message
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from hubguard.config import Config, VisibilityRule
 from hubguard.detect.examples import expand
+from hubguard.docker_login import HUB_SERVER_URL, find_login
+from hubguard.docker_login import Login as HubCredentials
 from hubguard.errors import InputError
 from hubguard.reference import parse_reference
-from hubguard.visibility import (
-    HUB_API_URL_ENV,
-    HubCredentials,
-    decide_visibility,
-    hub_credentials,
-    retry_delay,
-)
-
-USER = "alice"
-SECRET = expand("dckr_pat_{b64url:27}", seed="test_visibility")
-
-
-class FakeHub:
-    """State of the fake Docker Hub: repositories, accounts, and what it was asked."""
-
-    def __init__(self) -> None:
-        self.repositories: dict[str, bool] = {}  # "namespace/name" -> is_private
-        self.accounts: dict[str, str] = {USER: SECRET}
-        self.tokens: set[str] = set()
-        self.logins: list[tuple[str, str]] = []  # (route, identifier)
-        self.lookups: list[tuple[str, bool]] = []  # (path, authenticated)
-        self.queued: list[tuple[int, dict[str, str]]] = []  # forced lookup answers, in order
-        self.legacy_only = False
-        self.stall = threading.Event()
-        self.release = threading.Event()
-        self.url = ""
-
-    def issue_token(self, identifier: object, secret: object) -> str | None:
-        if not isinstance(identifier, str) or self.accounts.get(identifier) != secret:
-            return None
-        token = uuid.uuid4().hex
-        self.tokens.add(token)
-        return token
-
-
-def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            """Keep test output quiet."""
-
-        def answer(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if self.path == "/v2/auth/token" and not hub.legacy_only:
-                hub.logins.append((self.path, body.get("identifier")))
-                token = hub.issue_token(body.get("identifier"), body.get("secret"))
-                if token:
-                    self.answer(200, {"access_token": token})
-                else:
-                    self.answer(401, {"errinfo": None, "message": "unauthorized"})
-            elif self.path == "/v2/users/login" and hub.legacy_only:
-                hub.logins.append((self.path, body.get("username")))
-                token = hub.issue_token(body.get("username"), body.get("password"))
-                if token:
-                    self.answer(200, {"token": token})
-                else:
-                    self.answer(401, {"detail": "Incorrect authentication credentials"})
-            else:
-                self.answer(404, {"errinfo": None, "message": "not found"})
-
-        def do_GET(self) -> None:
-            if hub.stall.is_set():
-                hub.release.wait(10)
-            prefix = "/v2/namespaces/"
-            namespace, _, repository = self.path.removeprefix(prefix).partition("/repositories/")
-            authorization = self.headers.get("Authorization", "")
-            authenticated = authorization.removeprefix("Bearer ") in hub.tokens
-            hub.lookups.append((self.path, authenticated))
-            if hub.queued:
-                status, headers = hub.queued.pop(0)
-                self.answer(status, {"errinfo": None, "message": "forced"}, headers)
-                return
-            full_name = f"{namespace}/{repository}"
-            is_private = hub.repositories.get(full_name)
-            if is_private is None or (is_private and not authenticated):
-                self.answer(404, {"errinfo": None, "message": "not found"})
-                return
-            self.answer(
-                200,
-                {
-                    "name": repository,
-                    "namespace": namespace,
-                    "repository_type": "image",
-                    "status": 1,
-                    "is_private": is_private,
-                    "star_count": 0,
-                    "pull_count": 0,
-                },
-            )
-
-    return Handler
+from hubguard.visibility import HUB_API_URL_ENV, decide_visibility, retry_delay
+from tests.fake_hub import SECRET, USER, FakeHub, auths_login, docker_config, running_hub
 
 
 @pytest.fixture
 def hub() -> Iterator[FakeHub]:
-    state = FakeHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with running_hub() as state:
         yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -149,17 +40,6 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
     monkeypatch.delenv(HUB_API_URL_ENV, raising=False)
-
-
-def docker_config(directory: Path, content: dict) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps(content), encoding="utf-8")
-    return directory
-
-
-def auths_login(directory: Path, secret: str = SECRET) -> Path:
-    encoded = base64.b64encode(f"{USER}:{secret}".encode()).decode()
-    return docker_config(directory, {"auths": {"https://index.docker.io/v1/": {"auth": encoded}}})
 
 
 def install_helper(bin_dir: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -182,6 +62,10 @@ def install_helper(bin_dir: Path, name: str, monkeypatch: pytest.MonkeyPatch) ->
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{Path('/usr/bin')}:{Path('/bin')}")
     return asked
+
+
+def hub_credentials(config_dir: Path | None = None):
+    return find_login(HUB_SERVER_URL, config_dir)
 
 
 def ask(hub: FakeHub, name: str, config_dir: Path | None = None, timeout: float = 5.0):
@@ -220,7 +104,8 @@ def test_private_repository_seen_anonymously_is_treated_as_public(hub: FakeHub) 
 def test_missing_repository_is_treated_as_public(hub: FakeHub, tmp_path: Path) -> None:
     result = ask(hub, "alice/new-app", auths_login(tmp_path / "docker"))
     assert result.public and result.source == "unknown"
-    assert "a first push creates it with the namespace's default visibility" in result.label
+    assert "the first push creates the repository public" in result.label
+    assert result.missing
     assert "anonymously" not in result.label
     assert hub.lookups == [("/v2/namespaces/alice/repositories/new-app", True)]
 
@@ -341,14 +226,44 @@ def test_cred_helpers_entry_is_preferred(
         {
             "auths": {"https://index.docker.io/v1/": {"auth": wrong}},
             "credsStore": "absent-helper",
-            "credHelpers": {"docker.io": "hgtest"},
+            "credHelpers": {"https://index.docker.io/v1/": "hgtest"},
         },
     )
     credentials, note = hub_credentials(tmp_path / "docker")
     assert (credentials.username, credentials.secret, note) == (USER, SECRET, "")
     assert credentials.source == "docker-credential-hgtest"
     assert SECRET not in repr(credentials)
-    assert asked.read_text().splitlines() == ["docker.io"]
+    assert asked.read_text().splitlines() == ["https://index.docker.io/v1/"]
+
+
+def test_cred_helpers_are_looked_up_by_dockers_exact_key(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker files Docker Hub's helper under https://index.docker.io/v1/ only: a helper under
+    "docker.io" is never asked, by docker or by hubguard, so the auths entry is used."""
+    asked = install_helper(tmp_path / "bin", "hgtest", monkeypatch)
+    other = base64.b64encode(b"mallory:from-auths").decode()
+    docker_config(
+        tmp_path / "docker",
+        {"credHelpers": {"docker.io": "hgtest"}, "auths": {"https://index.docker.io/v1/": {"auth": other}}},
+    )
+    credentials, _ = hub_credentials(tmp_path / "docker")
+    assert credentials is not None and credentials.username == "mallory"
+    assert not asked.exists()
+
+
+def test_docker_auth_config_environment_is_a_credential_source(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DOCKER_AUTH_CONFIG (docker CLI >= 28.3) holds auths as JSON and comes first."""
+    hub.repositories["alice/closed"] = True
+    encoded = base64.b64encode(f"{USER}:{SECRET}".encode()).decode()
+    monkeypatch.setenv(
+        "DOCKER_AUTH_CONFIG", json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": encoded}}})
+    )
+    result = ask(hub, "alice/closed", tmp_path / "no-config-here")
+    assert result.label == "private (Docker Hub API)"
+    assert hub.logins == [("/v2/auth/token", USER)]
 
 
 def test_missing_helper_is_explained(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -367,7 +282,10 @@ def test_helper_without_login_falls_back_to_auths(
     encoded = base64.b64encode(f"{USER}:{SECRET}".encode()).decode()
     docker_config(
         tmp_path / "docker",
-        {"credHelpers": {"index.docker.io": "hgtest"}, "auths": {"docker.io": {"auth": encoded}}},
+        {
+            "credHelpers": {"https://index.docker.io/v1/": "absent-helper"},
+            "auths": {"https://index.docker.io/v1": {"auth": encoded}},
+        },
     )
     credentials, _ = hub_credentials(tmp_path / "docker")
     assert credentials is not None and credentials.source.startswith("auths in ")
@@ -376,9 +294,8 @@ def test_helper_without_login_falls_back_to_auths(
 @pytest.mark.parametrize(
     ("content", "note"),
     [
-        ({"auths": {"https://index.docker.io/v1/": {"identitytoken": "x"}}}, "identity token"),
         ({"auths": {"https://index.docker.io/v1/": {"auth": "%%%"}}}, "unreadable auth"),
-        ({"auths": {"quay.io": {"auth": "eDp5"}}}, "no Docker Hub login in "),
+        ({"auths": {"quay.io": {"auth": "eDp5"}}}, "no login for index.docker.io in "),
         ([1, 2], "is not a JSON object"),
     ],
 )
@@ -406,14 +323,103 @@ def test_legacy_login_route(hub: FakeHub, tmp_path: Path) -> None:
     assert hub.logins == [("/v2/users/login", USER)]
 
 
-def test_config_rule_wins_without_asking_the_hub(hub: FakeHub, tmp_path: Path) -> None:
+def test_identity_token_is_a_login_but_the_hub_api_is_asked_anonymously(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    config_dir = docker_config(tmp_path / "docker", {"auths": {HUB_SERVER_URL: {"identitytoken": "x"}}})
+    credentials, _ = hub_credentials(config_dir)
+    assert credentials is not None and credentials.secret == ""
+    result = ask(hub, "alice/closed", config_dir)
+    assert result.public and "identity token, which the Hub API does not accept" in result.label
+
+
+def private_rule(origin: Path, pattern: str = "alice/*") -> VisibilityRule:
+    from hubguard.config import normalise_pattern
+
+    return VisibilityRule(pattern, normalise_pattern(pattern), "private", origin)
+
+
+def test_config_private_cannot_overrule_docker_hub_saying_public(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/public-app"] = False
     origin = tmp_path / ".hubguard.toml"
-    rule = VisibilityRule("alice/*", "docker.io/alice/*", "private", origin)
-    config = Config(visibility_rules=(rule,), hub_api_url=hub.url)
-    result = decide_visibility(parse_reference("alice/app"), config)
-    assert (result.public, result.source) == (False, "config")
-    assert result.label == f'private (config: {origin}, rule "alice/*")'
-    assert hub.lookups == [] and hub.logins == []
+    config = Config(visibility_rules=(private_rule(origin),), hub_api_url=hub.url)
+    result = decide_visibility(parse_reference("alice/public-app"), config)
+    assert (result.public, result.source) == (True, "hub")
+    assert "config says private, Docker Hub says public" in result.label
+    assert f'rule "alice/*" in {origin}' in result.label
+
+
+def test_config_private_cannot_make_a_repository_the_push_creates_private(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    config = Config(visibility_rules=(private_rule(tmp_path / "c.toml"),), hub_api_url=hub.url)
+    result = decide_visibility(
+        parse_reference("alice/new-app"), config, docker_config_dir=auths_login(tmp_path / "d")
+    )
+    assert result.public and result.missing
+    assert "the first push creates the repository public" in result.label
+    assert "config says private, Docker Hub cannot confirm private" in result.label
+
+
+def test_config_and_hub_agreeing_on_private_is_private(hub: FakeHub, tmp_path: Path) -> None:
+    hub.repositories["alice/closed"] = True
+    config = Config(visibility_rules=(private_rule(tmp_path / "c.toml"),), hub_api_url=hub.url)
+    result = decide_visibility(
+        parse_reference("alice/closed"), config, docker_config_dir=auths_login(tmp_path / "d")
+    )
+    assert (result.public, result.label) == (False, "private (Docker Hub API)")
+
+
+def test_config_public_wins_without_asking_the_hub(hub: FakeHub, tmp_path: Path) -> None:
+    rule = VisibilityRule("alice/*", "docker.io/alice/*", "public", tmp_path / "c.toml")
+    result = decide_visibility(
+        parse_reference("alice/closed"), Config(visibility_rules=(rule,), hub_api_url=hub.url)
+    )
+    assert (result.public, result.source) == (True, "config")
+    assert hub.lookups == []
+
+
+def test_config_private_is_the_answer_for_other_registries(hub: FakeHub, tmp_path: Path) -> None:
+    origin = tmp_path / "c.toml"
+    config = Config(visibility_rules=(private_rule(origin, "registry.example.com/*"),), hub_api_url=hub.url)
+    result = decide_visibility(parse_reference("registry.example.com/team/app"), config)
+    assert (result.public, result.label) == (
+        False,
+        f'private (config: {origin}, rule "registry.example.com/*")',
+    )
+    assert hub.lookups == []
+
+
+def test_create_private_posts_to_the_documented_endpoint(hub: FakeHub, tmp_path: Path) -> None:
+    from hubguard.visibility import hub_client
+
+    client = hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d"))
+    client.create_private(parse_reference("alice/new-app"))
+    assert hub.created == [
+        ("/v2/namespaces/alice/repositories", {"name": "new-app", "namespace": "alice", "is_private": True})
+    ]
+    assert client.visibility(parse_reference("alice/new-app")).label == "private (Docker Hub API)"
+
+
+def test_create_private_refused_by_hub_is_one_clear_error(hub: FakeHub, tmp_path: Path) -> None:
+    from hubguard.visibility import HubRefused, hub_client
+
+    client = hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d"))
+    with pytest.raises(
+        HubRefused, match=r"Docker Hub refused to create bob/app private \(HTTP 403: forbidden\)"
+    ):
+        client.create_private(parse_reference("bob/app"))
+    assert "bob/app" not in hub.repositories
+
+
+def test_organizations_of_the_logged_in_user(hub: FakeHub, tmp_path: Path) -> None:
+    from hubguard.visibility import hub_client
+
+    hub.organizations = ["acme", "widgets"]
+    assert hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d")).organizations() == [
+        "acme",
+        "widgets",
+    ]
+    assert hub_client(Config(hub_api_url=hub.url)).organizations() is None
 
 
 def test_other_registry_without_rule_is_unknown(hub: FakeHub) -> None:

@@ -24,23 +24,9 @@ EXPORT_CHUNK = 1024 * 1024
 
 def engine_client() -> docker.DockerClient:
     """Connect like the docker CLI: DOCKER_HOST, else DOCKER_CONTEXT, else the current context."""
-    try:
-        if os.environ.get("DOCKER_HOST"):
-            client = docker.from_env()
-        else:
-            from docker.context import ContextAPI
-            from docker.context.config import get_current_context_name
+    from hubguard.docker_host import connect_engine
 
-            name = os.environ.get("DOCKER_CONTEXT") or get_current_context_name()
-            context = ContextAPI.get_context(name)
-            if context is None:
-                raise InputError(f"docker context {name!r} does not exist")
-            client = docker.DockerClient(base_url=context.Host, tls=context.TLSConfig or False)
-        client.ping()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        where = os.environ.get("DOCKER_HOST") or "the current docker context"
-        raise InputError(f"cannot reach the Docker engine at {where}: {_first_line(exc)}") from None
-    return client
+    return connect_engine()
 
 
 def resolve_image_id(client: docker.DockerClient, reference: str) -> str:
@@ -57,9 +43,10 @@ def resolve_image_id(client: docker.DockerClient, reference: str) -> str:
 
 @contextlib.contextmanager
 def open_daemon_image(
-    reference: str, *, platform: str | None = None, image_id: str | None = None
+    reference: str, *, platform: str | None = None, image_id: str | None = None, all_platforms: bool = False
 ) -> Iterator[list[Image]]:
-    """Export the image by ID (given, or resolved from ``reference``) and read it."""
+    """Export the image by ID (given, or resolved from ``reference``) and read it; with
+    ``all_platforms``, every platform of an image index (what the containerd store exports)."""
     client = engine_client()
     image_id = image_id or resolve_image_id(client, reference)
     with tempfile.TemporaryDirectory(prefix="hubguard-export-") as tmp:
@@ -72,10 +59,13 @@ def open_daemon_image(
             raise ScanIncomplete(
                 f"exporting {reference} from the engine failed: {_first_line(exc)}"
             ) from None
-        with open_archive(archive, platform=platform, all_platforms=False) as images:
+        with open_archive(archive, platform=platform, all_platforms=all_platforms) as images:
             for image in images:
                 image.name = reference
-                image.image_id = image_id
+            # One image is the engine's ID; the platforms of an index keep their own config
+            # digests, so the cache never files one platform's scan under the whole index.
+            if len(images) == 1:
+                images[0].image_id = image_id
             yield images
 
 
