@@ -17,6 +17,7 @@ from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
 
 if TYPE_CHECKING:
+    from hubguard.detect.content import Limits
     from hubguard.scan import ScanOptions
 
 FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
@@ -69,6 +70,39 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """How far into archives; each limit that stops reading leaves a note in the report."""
+    parser.add_argument(
+        "--archive-depth",
+        type=int,
+        default=3,
+        metavar="N",
+        help="open archives in archives N levels deep (default 3)",
+    )
+    parser.add_argument(
+        "--archive-budget",
+        type=int,
+        default=256,
+        metavar="MIB",
+        help="decompressed MiB read from the members of one archive, all levels (default 256)",
+    )
+    parser.add_argument(
+        "--max-archive-size",
+        type=int,
+        default=64,
+        metavar="MIB",
+        help="a larger archive file is scanned as plain bytes, not opened (default 64)",
+    )
+
+
+def archive_limits(args: argparse.Namespace) -> Limits:
+    from hubguard.detect.content import MIB, Limits
+
+    if min(args.archive_depth, args.archive_budget, args.max_archive_size) < 0:
+        raise HubguardError("archive limits must not be negative")
+    return Limits(args.max_archive_size * MIB, args.archive_depth, args.archive_budget * MIB)
+
+
 def _add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the layer cache")
     parser.add_argument(
@@ -94,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
     scan.add_argument("--all-platforms", action="store_true", help="scan every platform of an index")
     _add_detection_options(scan)
+    _add_limit_options(scan)
     _add_cache_options(scan)
     scan.set_defaults(run=_run_scan)
 
@@ -122,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--exhaustive", action="store_true", help="as for scan")
     push.add_argument("--include-third-party", action="store_true", help="as for scan (warns, never blocks)")
     push.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
+    _add_limit_options(push)
     _add_cache_options(push)
     push.set_defaults(run=_run_push)
 
@@ -164,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose .dockerignore semantics to follow (default: buildkit; see docs/context.md)",
     )
     _add_detection_options(context)
+    _add_limit_options(context)
     context.add_argument(
         "--fix", action="store_true", help="append the missing lines to the ignore file in force"
     )
@@ -216,6 +253,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
+        limits=archive_limits(args),
     )
 
 
@@ -277,6 +315,7 @@ def _run_context(args: argparse.Namespace) -> int:
         include_third_party=args.include_third_party,
         exhaustive=args.exhaustive,
         coverage_only=args.coverage_only,
+        limits=archive_limits(args),
     )
     if args.staged:
         if args.fix or args.dockerfile:

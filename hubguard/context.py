@@ -24,7 +24,6 @@ reach the builder) but never suggested for exclusion: that could not keep them o
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import subprocess
@@ -34,7 +33,7 @@ from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 
-from hubguard.detect.content import CREDENTIAL_FILE_LIMIT, FileResult, inspect_file
+from hubguard.detect.content import DEFAULT_LIMITS, FileResult, Limits, Sample, inspect_file
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import FileRule, RuleSet, load_rules
 from hubguard.dockerignore import (
@@ -49,7 +48,7 @@ from hubguard.dockerignore import (
     walk_context,
 )
 from hubguard.errors import InputError, ScanIncomplete
-from hubguard.model import Finding, ScanReport, Severity, Target, fingerprint, hash_secret, redact
+from hubguard.model import Finding, ScanReport, Severity, Target, fingerprint, hash_secret
 from hubguard.workers import forked_pool
 
 COVERAGE_RULE = "dockerignore-coverage"
@@ -159,11 +158,13 @@ class ContextScanner:
         include_third_party: bool = False,
         exhaustive: bool = False,
         coverage_only: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.rules: RuleSet = load_rules(tuple(rules_dirs))
         self.exhaustive = exhaustive
         self.include_third_party = include_third_party
         self.coverage_only = coverage_only
+        self.limits = limits
 
     @cached_property
     def detector(self) -> Detector:
@@ -228,21 +229,21 @@ class ContextScanner:
         if self.coverage_only and not name_rules:
             return FileOutcome()
         shown = printable_path(path)
-        data = b""
         try:
             with open(root / path, "rb") as handle:
-                if name_rules:  # credential files are small: read once for both questions
-                    data = handle.read()
-                    result = FileResult() if self.coverage_only else self._inspect_bytes(shown, data)
+                if self.coverage_only:  # the name decided; only the head and hash are needed
+                    result = FileResult(sample=Sample(handle).drain())  # type: ignore[arg-type]
                 else:
-                    result = inspect_file(self.detector, shown, os.fstat(handle.fileno()).st_size, handle)
+                    size = os.fstat(handle.fileno()).st_size
+                    result = inspect_file(self.detector, shown, size, handle, self.limits)  # type: ignore[arg-type]
         except OSError as exc:
             return FileOutcome(problem=f"{shown}: cannot read file ({(exc.strerror or str(exc)).lower()})")
         outcome = FileOutcome(result.hits, result.notes)
-        matched = [rule for rule in name_rules if rule.matches(path, data[:CREDENTIAL_FILE_LIMIT])]
+        sample = result.sample or Sample(io.BytesIO())  # type: ignore[arg-type]
+        matched = [rule for rule in name_rules if rule.matches(path, sample.head)]
         reported = [hit for hit in result.hits if not hit.pragma]
         if matched:
-            outcome.exposure = _file_rule_exposure(path, max(matched, key=lambda rule: rule.severity), data)
+            outcome.exposure = _file_rule_exposure(path, max(matched, key=lambda rule: rule.severity), sample)
         elif reported:
             worst = max(reported, key=lambda hit: hit.severity)
             outcome.exposure = Exposure(
@@ -255,9 +256,6 @@ class ContextScanner:
                 exact_pattern(path),
             )
         return outcome
-
-    def _inspect_bytes(self, path: str, data: bytes) -> FileResult:
-        return inspect_file(self.detector, path, len(data), io.BytesIO(data))
 
     def _add_secret_findings(self, report: ScanReport, hits: list[Hit], prefix: str) -> None:
         target = report.targets[0].name
@@ -320,11 +318,10 @@ def _append_lines(path: Path, lines: list[str]) -> None:
         raise InputError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
 
 
-def _file_rule_exposure(path: str, rule: FileRule, data: bytes) -> Exposure:
-    preview = redact(data.decode("utf-8", "replace").strip())
+def _file_rule_exposure(path: str, rule: FileRule, sample: Sample) -> Exposure:
     suggestion = rule.dockerignore or exact_pattern(path)
     return Exposure(
-        path, rule.id, rule.title, rule.severity, hashlib.sha1(data).hexdigest(), preview, suggestion
+        path, rule.id, rule.title, rule.severity, sample.sha1.hexdigest(), sample.preview(), suggestion
     )
 
 

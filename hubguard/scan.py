@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
+from hubguard.detect.content import Limits
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
 from hubguard.errors import ScanIncomplete
@@ -44,6 +45,7 @@ class ScanOptions:
     use_cache: bool = True
     cache_dir: Path | None = None
     jobs: int = 0  # worker processes; 0 = one per core
+    limits: Limits = field(default_factory=Limits)  # how far into archives
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Scanner:
                 rules_digest(options.rules_dirs),
                 f"exhaustive={options.exhaustive}",
                 f"third_party={options.include_third_party}",
+                options.limits.salt(),
             )
         )
         self.cache = Cache(options.cache_dir or default_cache_dir(), salt) if options.use_cache else None
@@ -265,7 +268,7 @@ class Scanner:
                     continue
                 if self.rules.path_allowed(path):
                     continue
-                result = inspect_file(self.detector, path, size, reader)
+                result = inspect_file(self.detector, path, size, reader, self.options.limits)
                 hits.extend(result.hits)
                 notes.extend(result.notes)
         return LayerScan(index, hits, notes, skipped, expected.raw_digest)
