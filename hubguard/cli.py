@@ -65,8 +65,14 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         "--baseline",
         type=Path,
         metavar="PATH",
-        help="detect-secrets baseline whose secrets are suppressed (default: .secrets.baseline found "
-        "from the current directory upwards, like .hubguardignore)",
+        help="detect-secrets baseline whose secrets are suppressed (default: .secrets.baseline at the "
+        "top of the git checkout, else in the current directory, like .hubguardignore)",
+    )
+    parser.add_argument(
+        "--ignore-file",
+        type=Path,
+        metavar="PATH",
+        help="a .hubguardignore to apply besides the project's own and the user's",
     )
 
 
@@ -223,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except HubguardError as exc:
-        print(f"hubguard: error: {exc}", file=sys.stderr)
+        from hubguard.detect.names import printable
+
+        print(f"hubguard: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("hubguard: interrupted", file=sys.stderr)
@@ -258,6 +266,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
+    from hubguard.detect.names import name_guard, scrub_report
     from hubguard.report.progress import LayerProgress
     from hubguard.scan import Scanner
     from hubguard.suppress import load_suppressions
@@ -265,7 +274,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     with LayerProgress() as progress:
         scanner = Scanner(scan_options(args), progress=progress.update)
         report = scanner.scan(args.targets)
-    load_suppressions(Path.cwd(), args.baseline).apply(report)
+    load_suppressions(Path.cwd(), args.baseline, args.ignore_file).apply(report)
+    scrub_report(report, name_guard(scanner.rules))
     emit(report, args, scanner.rules.by_id() if args.format == "sarif" else None)
     return exit_code(report, args.fail_on)
 
@@ -307,6 +317,7 @@ def _run_context(args: argparse.Namespace) -> int:
     """One build context (or, with --staged, each context the changed files land in): secrets in
     what is sent, and .dockerignore coverage; ``--fix`` first appends the missing lines."""
     from hubguard.context import CONTEXT_RULES, ContextScanner, check_staged
+    from hubguard.detect.names import name_guard, scrub_report
     from hubguard.errors import InputError
     from hubguard.suppress import load_suppressions
 
@@ -338,7 +349,8 @@ def _run_context(args: argparse.Namespace) -> int:
         else:
             check = scanner.check(context_dir, dockerfile, args.builder)
         report = check.report
-    load_suppressions(Path.cwd(), args.baseline).apply(report)
+    load_suppressions(Path.cwd(), args.baseline, args.ignore_file).apply(report)
+    scrub_report(report, name_guard(scanner.rules))
     emit(report, args, {**scanner.rules.by_id(), **CONTEXT_RULES} if args.format == "sarif" else None)
     return exit_code(report, args.fail_on)
 

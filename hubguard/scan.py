@@ -254,7 +254,10 @@ class Scanner:
     def scan_layer(self, layer: Layer) -> LayerScan:
         """Scan one layer, verifying it against its digests as it is read."""
         from hubguard.detect.content import inspect_file
+        from hubguard.detect.names import name_guard
 
+        names = name_guard(self.rules)
+        name_hits: dict[tuple[str, str], Hit] = {}
         index = LayerIndex()
         hits: list[Hit] = []
         notes: list[str] = []
@@ -262,7 +265,14 @@ class Scanner:
         name = _layer_name(layer)
         expected = Expected(name, layer.ref.digest, layer.blob_digest)
         with broken_layer(name), layer.blob.open() as stream:
-            for path, size, reader in iter_layer_files(stream, index, layer.ref.digest, expected=expected):
+            files = iter_layer_files(
+                stream,
+                index,
+                layer.ref.digest,
+                expected=expected,
+                rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
+            )
+            for path, size, reader in files:
                 if not self.options.include_third_party and self.rules.is_third_party(path):
                     skipped += 1
                     continue
@@ -271,6 +281,7 @@ class Scanner:
                 result = inspect_file(self.detector, path, size, reader, self.options.limits)
                 hits.extend(result.hits)
                 notes.extend(result.notes)
+        hits.extend(name_hits.values())
         return LayerScan(index, hits, notes, skipped, expected.raw_digest)
 
     def scan_config(self, config: dict) -> list[tuple[Hit, str]]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from hubguard.detect.engine import Detector, Hit
+from hubguard.detect.names import name_guard
 from hubguard.model import redact
 from hubguard.sources.blobs import CappedTarInfo
 
@@ -235,10 +236,12 @@ def _members(
 ) -> bool:
     """Scan each member as ``path!member``, archives in archives down to ``limits.depth``;
     False if ``data`` is not a readable archive."""
+    names = name_guard(detector.rules)
+    name_hits: dict[tuple[str, str], Hit] = {}
     try:
         members = _archive_members(path, data)
         for name, size, stream in members:
-            member_path = f"{path}!{name}"
+            member_path = f"{path}!{names.shown(name, name_hits)}"
             if budget.left <= 0:
                 result.notes.append(
                     f"{path}: members past the {_size(limits.budget_bytes)} archive budget not scanned"
@@ -252,6 +255,8 @@ def _members(
     except _UNREADABLE as exc:
         result.notes.append(f"{path}: archive not readable ({_reason(exc)}); scanned as bytes only")
         return False
+    finally:
+        result.hits.extend(name_hits.values())
     return True
 
 

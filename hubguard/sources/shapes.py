@@ -56,6 +56,14 @@ def image_config(document: object, source: str) -> dict:
     labels = container.get("Labels") or {}
     if not isinstance(labels, dict) or not all(isinstance(value, str) for value in labels.values()):
         raise InputError(f"{source}: image config Labels is not an object of strings")
+    texts = [
+        *(container.get("Env") or []),
+        *labels,
+        *labels.values(),
+        *(step.get("created_by", "") for step in history),
+    ]
+    if not all(_unicode(text) for text in texts):
+        raise InputError(f"{source}: image config holds text that is not valid Unicode")
     for key in ("os", "architecture"):
         if not isinstance(document.get(key, ""), str):
             raise InputError(f"{source}: image config {key} is not a string")
@@ -103,6 +111,15 @@ def digest_of(value: object, where: str) -> str:
     if not isinstance(value, str) or not DIGEST.fullmatch(value):
         raise InputError(f"{where} has no valid sha256 digest")
     return value
+
+
+def _unicode(text: str) -> bool:
+    """False for a lone surrogate (JSON can spell one as ``\\ud800``): it stands for no text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _strings(value: object, where: str) -> list[str]:
