@@ -282,7 +282,7 @@ class ContextScanner:
         check = self.check(context_dir, dockerfile, builder)
         path = check.listing.root / check.ignore_target
         if path.is_symlink() or _outside(check.listing.root, path):
-            raise InputError(f"cannot fix {path}: it is a symlink; --fix only appends to a regular file in the context")
+            raise InputError(f"cannot fix {path}: a symlink; --fix only appends to a file in the context")
         if check.listing.ignore_file is not None:
             try:
                 parse_dockerignore(path.read_bytes().decode("utf-8", "surrogateescape"), check.ignore_target)
