@@ -21,7 +21,7 @@ from hubguard import __version__
 from hubguard.detect.engine import Hit
 from hubguard.model import LayerRef, Severity
 
-FORMAT = 1
+FORMAT = 2  # 2: layer entries record the verified blob digest
 
 
 def default_cache_dir() -> Path:

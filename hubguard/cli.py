@@ -17,6 +17,7 @@ from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
 
 if TYPE_CHECKING:
+    from hubguard.detect.content import Limits
     from hubguard.scan import ScanOptions
 
 FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
@@ -64,9 +65,48 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         "--baseline",
         type=Path,
         metavar="PATH",
-        help="detect-secrets baseline whose secrets are suppressed (default: .secrets.baseline found "
-        "from the current directory upwards, like .hubguardignore)",
+        help="detect-secrets baseline whose secrets are suppressed (default: .secrets.baseline at the "
+        "top of the git checkout, else in the current directory, like .hubguardignore)",
     )
+    parser.add_argument(
+        "--ignore-file",
+        type=Path,
+        metavar="PATH",
+        help="a .hubguardignore to apply besides the project's own and the user's",
+    )
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """How far into archives; each limit that stops reading leaves a note in the report."""
+    parser.add_argument(
+        "--archive-depth",
+        type=int,
+        default=3,
+        metavar="N",
+        help="open archives in archives N levels deep (default 3)",
+    )
+    parser.add_argument(
+        "--archive-budget",
+        type=int,
+        default=256,
+        metavar="MIB",
+        help="decompressed MiB read from the members of one archive, all levels (default 256)",
+    )
+    parser.add_argument(
+        "--max-archive-size",
+        type=int,
+        default=64,
+        metavar="MIB",
+        help="a larger archive file is scanned as plain bytes, not opened (default 64)",
+    )
+
+
+def archive_limits(args: argparse.Namespace) -> Limits:
+    from hubguard.detect.content import MIB, Limits
+
+    if min(args.archive_depth, args.archive_budget, args.max_archive_size) < 0:
+        raise HubguardError("archive limits must not be negative")
+    return Limits(args.max_archive_size * MIB, args.archive_depth, args.archive_budget * MIB)
 
 
 def _add_owner_options(parser: argparse.ArgumentParser) -> None:
@@ -121,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--all-platforms", action="store_true", help="scan every platform of an index")
     _add_detection_options(scan)
     _add_owner_options(scan)
+    _add_limit_options(scan)
     _add_cache_options(scan)
     scan.set_defaults(run=_run_scan)
 
@@ -169,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--include-third-party", action="store_true", help="as for scan (warns, never blocks)")
     push.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
     _add_owner_options(push)
+    _add_limit_options(push)
     _add_cache_options(push)
     push.set_defaults(run=_run_push)
 
@@ -225,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose .dockerignore semantics to follow (default: buildkit; see docs/context.md)",
     )
     _add_detection_options(context)
+    _add_limit_options(context)
     context.add_argument(
         "--fix", action="store_true", help="append the missing lines to the ignore file in force"
     )
@@ -247,7 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except HubguardError as exc:
-        print(f"hubguard: error: {exc}", file=sys.stderr)
+        from hubguard.detect.names import printable
+
+        print(f"hubguard: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("hubguard: interrupted", file=sys.stderr)
@@ -279,10 +324,12 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         jobs=args.jobs,
         base=args.base,
         failing_owners=args.fail_owners,
+        limits=archive_limits(args),
     )
 
 
 def _run_scan(args: argparse.Namespace) -> int:
+    from hubguard.detect.names import name_guard, scrub_report
     from hubguard.report.progress import LayerProgress
     from hubguard.scan import Scanner
     from hubguard.suppress import load_suppressions
@@ -290,7 +337,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     with LayerProgress() as progress:
         scanner = Scanner(scan_options(args), progress=progress.update)
         report = scanner.scan(args.targets)
-    load_suppressions(Path.cwd(), args.baseline).apply(report)
+    load_suppressions(Path.cwd(), args.baseline, args.ignore_file).apply(report)
+    scrub_report(report, name_guard(scanner.rules))
     emit(report, args, scanner.rules.by_id() if args.format == "sarif" else None)
     return exit_code(report, args.fail_on)
 
@@ -335,6 +383,7 @@ def _run_context(args: argparse.Namespace) -> int:
     """One build context (or, with --staged, each context the changed files land in): secrets in
     what is sent, and .dockerignore coverage; ``--fix`` first appends the missing lines."""
     from hubguard.context import CONTEXT_RULES, ContextScanner, check_staged
+    from hubguard.detect.names import name_guard, scrub_report
     from hubguard.errors import InputError
     from hubguard.suppress import load_suppressions
 
@@ -343,6 +392,7 @@ def _run_context(args: argparse.Namespace) -> int:
         include_third_party=args.include_third_party,
         exhaustive=args.exhaustive,
         coverage_only=args.coverage_only,
+        limits=archive_limits(args),
     )
     if args.staged:
         if args.fix or args.dockerfile:
@@ -365,7 +415,8 @@ def _run_context(args: argparse.Namespace) -> int:
         else:
             check = scanner.check(context_dir, dockerfile, args.builder)
         report = check.report
-    load_suppressions(Path.cwd(), args.baseline).apply(report)
+    load_suppressions(Path.cwd(), args.baseline, args.ignore_file).apply(report)
+    scrub_report(report, name_guard(scanner.rules))
     emit(report, args, {**scanner.rules.by_id(), **CONTEXT_RULES} if args.format == "sarif" else None)
     return exit_code(report, args.fail_on)
 

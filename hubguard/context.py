@@ -24,7 +24,6 @@ them out.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import subprocess
@@ -34,8 +33,9 @@ from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 
-from hubguard.detect.content import CREDENTIAL_FILE_LIMIT, FileResult, inspect_file
+from hubguard.detect.content import DEFAULT_LIMITS, FileResult, Limits, Sample, inspect_file
 from hubguard.detect.engine import Detector, Hit
+from hubguard.detect.names import name_guard
 from hubguard.detect.rules import FileRule, RuleSet, load_rules
 from hubguard.dockerignore import (
     DEFAULT_BUILDER,
@@ -49,7 +49,7 @@ from hubguard.dockerignore import (
     walk_context,
 )
 from hubguard.errors import InputError, ScanIncomplete
-from hubguard.model import Finding, ScanReport, Severity, Target, fingerprint, hash_secret, redact
+from hubguard.model import Finding, ScanReport, Severity, Target, fingerprint, hash_secret
 from hubguard.workers import forked_pool
 
 COVERAGE_RULE = "dockerignore-coverage"
@@ -159,11 +159,13 @@ class ContextScanner:
         include_third_party: bool = False,
         exhaustive: bool = False,
         coverage_only: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.rules: RuleSet = load_rules(tuple(rules_dirs))
         self.exhaustive = exhaustive
         self.include_third_party = include_third_party
         self.coverage_only = coverage_only
+        self.limits = limits
 
     @cached_property
     def detector(self) -> Detector:
@@ -227,22 +229,23 @@ class ContextScanner:
         name_rules = self.rules.file_rules_named(path)
         if self.coverage_only and not name_rules:
             return FileOutcome()
-        shown = printable_path(path)
-        data = b""
+        name_hits: dict[tuple[str, str], Hit] = {}
+        shown = name_guard(self.rules).shown(path, name_hits)  # a token in a name is a finding too
         try:
             with open(root / path, "rb") as handle:
-                if name_rules:  # credential files are small: read once for both questions
-                    data = handle.read()
-                    result = FileResult() if self.coverage_only else self._inspect_bytes(shown, data)
+                if self.coverage_only:  # the name decided; only the head and hash are needed
+                    result = FileResult(sample=Sample(handle).drain())  # type: ignore[arg-type]
                 else:
-                    result = inspect_file(self.detector, shown, os.fstat(handle.fileno()).st_size, handle)
+                    size = os.fstat(handle.fileno()).st_size
+                    result = inspect_file(self.detector, shown, size, handle, self.limits)  # type: ignore[arg-type]
         except OSError as exc:
             return FileOutcome(problem=f"{shown}: cannot read file ({(exc.strerror or str(exc)).lower()})")
-        outcome = FileOutcome(result.hits, result.notes)
-        matched = [rule for rule in name_rules if rule.matches(path, data[:CREDENTIAL_FILE_LIMIT])]
-        reported = [hit for hit in result.hits if not hit.pragma]
+        outcome = FileOutcome(result.hits + list(name_hits.values()), result.notes)
+        sample = result.sample or Sample(io.BytesIO())  # type: ignore[arg-type]
+        matched = [rule for rule in name_rules if rule.matches(path, sample.head)]
+        reported = [hit for hit in outcome.hits if not hit.pragma]
         if matched:
-            outcome.exposure = _file_rule_exposure(path, max(matched, key=lambda rule: rule.severity), data)
+            outcome.exposure = _file_rule_exposure(path, max(matched, key=lambda rule: rule.severity), sample)
         elif reported:
             worst = max(reported, key=lambda hit: hit.severity)
             outcome.exposure = Exposure(
@@ -255,9 +258,6 @@ class ContextScanner:
                 exact_pattern(path),
             )
         return outcome
-
-    def _inspect_bytes(self, path: str, data: bytes) -> FileResult:
-        return inspect_file(self.detector, path, len(data), io.BytesIO(data))
 
     def _add_secret_findings(self, report: ScanReport, hits: list[Hit], prefix: str) -> None:
         target = report.targets[0].name
@@ -281,6 +281,8 @@ class ContextScanner:
         to prove every sensitive file is now left out. User lines are never touched or reordered."""
         check = self.check(context_dir, dockerfile, builder)
         path = check.listing.root / check.ignore_target
+        if path.is_symlink() or _outside(check.listing.root, path):
+            raise InputError(f"cannot fix {path}: a symlink; --fix only appends to a file in the context")
         if check.listing.ignore_file is not None:
             try:
                 parse_dockerignore(path.read_bytes().decode("utf-8", "surrogateescape"), check.ignore_target)
@@ -314,17 +316,26 @@ def _append_lines(path: Path, lines: list[str]) -> None:
         newline = b"\r\n" if b"\r\n" in data else b"\n"
         prefix = newline if data and not data.endswith(b"\n") else b""
         text = prefix + b"".join(line.encode("utf-8", "surrogateescape") + newline for line in lines)
-        with open(path, "ab") as handle:
+        # O_NOFOLLOW: a symlink swapped in since the check is refused, never written through.
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(descriptor, "ab") as handle:
             handle.write(text)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
 
 
-def _file_rule_exposure(path: str, rule: FileRule, data: bytes) -> Exposure:
-    preview = redact(data.decode("utf-8", "replace").strip())
+def _outside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def _file_rule_exposure(path: str, rule: FileRule, sample: Sample) -> Exposure:
     suggestion = rule.dockerignore or exact_pattern(path)
     return Exposure(
-        path, rule.id, rule.title, rule.severity, hashlib.sha1(data).hexdigest(), preview, suggestion
+        path, rule.id, rule.title, rule.severity, sample.sha1.hexdigest(), sample.preview(), suggestion
     )
 
 
@@ -444,13 +455,22 @@ def _coverage_findings(check: ContextCheck) -> None:
         )
 
 
+UNUSED_LIMIT = 100  # unused-line lints listed per ignore file; the rest are counted in a note
+
+
 def _unused_findings(check: ContextCheck, rules: RuleSet) -> None:
     """Lines that exclude nothing, except defensive entries and hubguard's own suggestions
     (a line ``--fix`` added must not turn into a lint once the file it excluded is gone)."""
     ignore_file = check.prefix + check.ignore_target
     suggested = {go_clean(rule.dockerignore).lstrip("/") for rule in rules.file_rules if rule.dockerignore}
     keep = defensive_patterns() | suggested
-    for line in unused_patterns(check.listing.patterns, check.listing, keep):
+    unused = unused_patterns(check.listing.patterns, check.listing, keep)
+    if len(unused) > UNUSED_LIMIT:
+        check.report.notes.append(
+            f"{ignore_file}: {len(unused) - UNUSED_LIMIT} more lines match nothing in the build context "
+            f"(only the first {UNUSED_LIMIT} are listed)"
+        )
+    for line in unused[:UNUSED_LIMIT]:
         check.report.findings.append(
             Finding(
                 rule_id=UNUSED_RULE,

@@ -50,7 +50,7 @@ import tomllib
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +73,7 @@ _GO_WHITESPACE = "".join(
 )
 # fsutil: an exception holding one of these cannot be answered by a path-prefix test.
 _WILDCARD_CHARS = frozenset("*[]?^\\")
+_GLOB_CHARS = frozenset("*?[]\\")
 # Regexp metacharacters each generation escapes while translating a line.
 _LEGACY_ESCAPES = frozenset(".$")
 _MODERN_ESCAPES = frozenset(".+()|{}$")
@@ -95,8 +96,13 @@ _POSIX_CLASSES = {
 }
 
 
+_NEEDS_CLEANING = re.compile(r"(?:^|/)\.\.?(?:/|$)|//|./$")
+
+
 def go_clean(path: str) -> str:
     """Go's ``filepath.Clean`` on Unix (``os.path.normpath`` keeps a leading ``//``; Go does not)."""
+    if path and path != "/" and not _NEEDS_CLEANING.search(path):
+        return path  # already clean: the common case, and big ignore files have many lines
     rooted = path.startswith("/")
     parts: list[str] = []
     for part in path.split("/"):
@@ -155,7 +161,7 @@ def parse_dockerignore(text: str, source: str = IGNORE_FILE_NAME) -> list[Ignore
         if exception:
             pattern = "!" + pattern
         try:
-            DockerPattern(pattern)
+            docker_pattern(pattern, False)
         except InputError as exc:
             raise InputError(f"{source} line {number}: {exc}") from None
         patterns.append(IgnoreLine(number, pattern))
@@ -181,7 +187,7 @@ class DockerPattern(Pattern):
     ``legacy`` selects Docker 20.10's regexp translation.
     """
 
-    __slots__ = ("_kind", "_literal", "_regex", "components", "exclusion", "text")
+    __slots__ = ("_kind", "_literal", "_regex", "_source", "components", "exclusion", "lead", "text")
 
     def __init__(self, pattern: str, *, legacy: bool = False) -> None:
         text = go_clean(_go_trim_space(pattern))
@@ -192,12 +198,18 @@ class DockerPattern(Pattern):
             text = text[1:]
         problem = _glob_syntax_error(text)
         if problem:
-            raise InputError(f"invalid pattern {text!r}: {problem}")
+            raise InputError(f"invalid pattern: {problem}")  # the line's text is input: never echoed
         super().__init__(not exclusion)
         self.exclusion = exclusion
         self.text = text
         self.components = text.count("/") + 1
-        self._kind, self._literal, self._regex = _compile(text, legacy)
+        self._kind, self._literal, self._source = _compile(text, legacy)
+        self._regex: _Regex | None = None
+        if self._source and _needs_checking(text):
+            self._regex = _linear_regex(self._source, text)  # classes and escapes: may not compile
+        # The literal text every match starts with (up to the first wildcard): what the index
+        # of a whole ignore file files this line under.
+        self.lead = _leading_literal(text) if self._kind == "regex" else ""
 
     def __repr__(self) -> str:
         return f"DockerPattern({'!' * self.exclusion + self.text!r})"
@@ -212,7 +224,9 @@ class DockerPattern(Pattern):
             return path.endswith(self._literal) or (
                 self._literal.startswith("/") and path == self._literal[1:]
             )
-        return self._regex.search(path) is not None
+        if self._regex is None:
+            self._regex = _linear_regex(self._source, self.text)
+        return self._regex.search(_for_regex(path)) is not None
 
     def match_file(self, file: str) -> bool | None:
         """pathspec hook: True when this line covers ``file`` or one of its parent directories."""
@@ -230,6 +244,8 @@ register_pattern("dockerignore", DockerPattern)
 
 def _glob_syntax_error(pattern: str) -> str | None:
     """What Go's ``filepath.Match`` rejects (Docker validates every line with it), or None."""
+    if "[" not in pattern and "\\" not in pattern:
+        return None
     position, length = 0, len(pattern)
     while position < length:
         char = pattern[position]
@@ -271,12 +287,14 @@ def _class_character(pattern: str, position: int) -> tuple[int, str | None]:
     return position, None
 
 
-def _compile(text: str, legacy: bool) -> tuple[str, str, re.Pattern[str] | None]:
-    """(kind, literal, regex) the way patternmatcher (or 20.10's fileutils) builds a line.
+def _compile(text: str, legacy: bool) -> tuple[str, str, str]:
+    """(kind, literal, regex body) the way patternmatcher (or 20.10's fileutils) builds a line.
 
     kind is "exact", "prefix" (``foo/**``), "suffix" (``**/foo``) or "regex"; Docker 20.10
     only ever builds a regexp.
     """
+    if not legacy and not _GLOB_CHARS.intersection(text):
+        return "exact", text, ""  # most lines of a big ignore file: no need to translate
     escapes = _LEGACY_ESCAPES if legacy else _MODERN_ESCAPES
     go_regex: list[str] = []
     kind = "exact"
@@ -320,18 +338,127 @@ def _compile(text: str, legacy: bool) -> tuple[str, str, re.Pattern[str] | None]
     if legacy:
         kind = "regex"
     if kind == "exact":
-        return kind, text, None
+        return kind, text, ""
     if kind == "prefix":
-        return kind, text[:-2], None
+        return kind, text[:-2], ""
     if kind == "suffix":
-        return kind, text[2:], None
-    python_regex = "^" + _go_regex_to_python("".join(go_regex)) + r"\Z"
+        return kind, text[2:], ""
+    return kind, "", _go_regex_to_python("".join(go_regex))
+
+
+# Linear-time matching: RE2 (Go's own regexp design) when it is installed; Python's ``re``
+# only as a fallback, since it backtracks exponentially on lines such as ``**/a*a*a*a*b``.
+_SURROGATES = {code: 0xFFFD for code in range(0xDC80, 0xDD00)}  # undecodable bytes -> U+FFFD, as Go
+
+
+class _Regex:
+    """An anchored regexp for one line, answering ``search(path)``."""
+
+    def __init__(self, body: str) -> None:
+        re2 = _re2()
+        if re2 is not None:
+            options = re2.Options()
+            options.log_errors = False  # errors become one clear line, not log noise on stderr
+            self._compiled = re2.compile("^" + body.translate(_SURROGATES) + "$", options)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # "[[" and "--" are literal in Go
+                self._compiled = re.compile("^" + body + r"\Z", re.ASCII)
+        self.search = self._compiled.search
+
+
+def _linear_regex(body: str, text: str) -> _Regex:
+    re2 = _re2()
+    errors: tuple[type[BaseException], ...] = (re.error,) if re2 is None else (re2.error, re.error)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # "[[" and "--" are literal in Go
-            return kind, "", re.compile(python_regex, re.ASCII)
-    except re.error as exc:
-        raise InputError(f"invalid pattern {text!r}: {exc}") from None
+        return _Regex(body)
+    except errors as exc:
+        raise InputError(f"invalid pattern: {_regex_problem(exc)}") from None
+
+
+def _regex_problem(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
+def _needs_checking(text: str) -> bool:
+    """Only a line's classes and escapes can fail to compile once translated; the rest (literals,
+    ``*``, ``?``, ``**``) is valid by construction, so big ignore files compile lazily.
+    Docker 20.10 leaves regexp operators unescaped, so those lines are checked too."""
+    return any(char in text for char in "[\\+(){}|^")
+
+
+def _for_regex(path: str) -> str:
+    return path if path.isascii() else path.translate(_SURROGATES)
+
+
+@cache
+def _re2():  # type: ignore[no-untyped-def]
+    if os.environ.get("HUBGUARD_PURE_PYTHON"):
+        return None
+    try:
+        import re2
+    except ImportError:
+        return None
+    return re2
+
+
+def _leading_literal(text: str) -> str:
+    """The characters every match starts with: those before the first wildcard, class, escape
+    or regexp operator (Docker 20.10 leaves ``+``, ``(``, ``|``… unescaped); none with ``|``."""
+    if "|" in text:
+        return ""
+    for position, char in enumerate(text):
+        if char in "*?[\\^+(){}":
+            return text[:position]
+    return text
+
+
+@cache
+def docker_pattern(text: str, legacy: bool) -> DockerPattern:
+    """One compiled line, shared by every matcher built from the same text (ignore files are
+    compiled several times over: validation, the walk, the fix planner)."""
+    return DockerPattern(text, legacy=legacy)
+
+
+@lru_cache(maxsize=8)
+def _compiled_lines(patterns: tuple[str, ...], legacy: bool) -> tuple[list[DockerPattern], _Index]:
+    """A whole ignore file's lines and their index, built once however many matchers ask."""
+    compiled = [docker_pattern(pattern, legacy) for pattern in patterns if _go_trim_space(pattern)]
+    return compiled, _Index(compiled)
+
+
+class _Index:
+    """Which lines match a path, without trying every line: exact lines by the path, prefix and
+    suffix lines by the path's own prefixes and suffixes, regexp lines by their leading literal.
+    A 100,000-line ignore file costs a few dictionary look-ups per path."""
+
+    def __init__(self, patterns: Sequence[DockerPattern]) -> None:
+        self.patterns = patterns
+        self.buckets: dict[str, dict[str, list[int]]] = {"exact": {}, "prefix": {}, "suffix": {}, "regex": {}}
+        for position, pattern in enumerate(patterns):
+            key = pattern.lead if pattern._kind == "regex" else pattern._literal
+            self.buckets[pattern._kind].setdefault(key, []).append(position)
+        self.lengths = {kind: sorted({len(key) for key in bucket}) for kind, bucket in self.buckets.items()}
+
+    def matching(self, path: str) -> set[int]:
+        """Positions of the lines that match ``path`` itself (``DockerPattern.matches``)."""
+        found = set(self.buckets["exact"].get(path, ()))
+        size = len(path)
+        prefix, suffix, regex = self.buckets["prefix"], self.buckets["suffix"], self.buckets["regex"]
+        for length in self.lengths["prefix"]:
+            if length <= size:
+                found.update(prefix.get(path[:length], ()))
+        for length in self.lengths["suffix"]:
+            if length <= size:
+                found.update(suffix.get(path[size - length :], ()))
+        found.update(suffix.get("/" + path, ()))  # ``**/foo`` also matches ``foo`` itself
+        for length in self.lengths["regex"]:
+            if length <= size:
+                for position in regex.get(path[:length], ()):
+                    if self.patterns[position].matches(path):
+                        found.add(position)
+        return found
 
 
 def _go_regex_to_python(go_regex: str) -> str:
@@ -391,7 +518,7 @@ _SEMANTICS = {
     "classic": _Semantics(True, False, False, True),
 }
 
-MatchState = tuple[bool, ...] | None
+MatchState = frozenset[int] | None  # the lines that matched a directory, for its children
 
 
 def _check_builder(builder: str) -> _Semantics:
@@ -408,9 +535,7 @@ class DockerIgnore:
         self.builder = builder
         self._semantics = _check_builder(builder)
         legacy = self._semantics.legacy_matcher
-        self.patterns = [
-            DockerPattern(pattern, legacy=legacy) for pattern in patterns if _go_trim_space(pattern)
-        ]
+        self.patterns, self._index = _compiled_lines(tuple(patterns), legacy)
         exceptions = [pattern for pattern in self.patterns if pattern.exclusion]
         prefixes = [
             (pattern.text if legacy else _without_trailing_glob(pattern.text)) for pattern in exceptions
@@ -458,32 +583,36 @@ class DockerIgnore:
         """Docker 20.10 ``PatternMatcher.Matches``: the path, or the first N parent components."""
         parent = path.rpartition("/")[0]
         parent_parts = parent.split("/") if parent else []
+        candidates = self._index.matching(path)
+        for count in range(1, len(parent_parts) + 1):
+            prefix_matches = self._index.matching("/".join(parent_parts[:count]))
+            candidates.update(i for i in prefix_matches if self.patterns[i].components == count)
         matched = False
-        for pattern in self.patterns:
-            if pattern.exclusion != matched:
-                continue
-            hit = pattern.matches(path)
-            if not hit and parent_parts and pattern.components <= len(parent_parts):
-                hit = pattern.matches("/".join(parent_parts[: pattern.components]))
-            if hit:
+        for position in sorted(candidates):
+            pattern = self.patterns[position]
+            if pattern.exclusion == matched:
                 matched = not pattern.exclusion
         return matched
 
     def _parent_results_match(self, path: str, parent: MatchState) -> tuple[bool, MatchState]:
-        """patternmatcher ``MatchesUsingParentResults``, skipped lines recorded as unmatched."""
+        """patternmatcher ``MatchesUsingParentResults``; the state is the set of lines that
+        matched (skipped lines count as unmatched), so only matching lines are visited."""
+        if parent is None:  # no parent results: a line covers the path or one of its parents
+            parts = path.split("/")
+            candidates: set[int] = set()
+            for depth in range(1, len(parts) + 1):
+                candidates |= self._index.matching("/".join(parts[:depth]))
+        else:
+            candidates = self._index.matching(path) | parent
         matched = False
-        state: list[bool] = []
-        for index, pattern in enumerate(self.patterns):
-            hit = bool(parent) and parent[index]
-            if not hit:
-                if pattern.exclusion != matched:
-                    state.append(False)
-                    continue
-                hit = pattern.matches(path) if parent else bool(pattern.match_file(path))
-            state.append(hit)
-            if hit:
-                matched = not pattern.exclusion
-        return matched, tuple(state)
+        state = set()
+        for position in sorted(candidates):
+            pattern = self.patterns[position]
+            if not (parent is not None and position in parent) and pattern.exclusion != matched:
+                continue
+            state.add(position)
+            matched = not pattern.exclusion
+        return matched, frozenset(state)
 
 
 def _without_trailing_glob(text: str) -> str:
@@ -581,6 +710,13 @@ def walk_context(
 
 def _load_patterns(ignore_path: Path | None, listing: ContextListing) -> list[str]:
     if ignore_path is None:
+        return []
+    if _inside(listing.root, ignore_path.resolve()) is None:
+        # Its lines would be echoed in reports: never read a file from outside the context.
+        listing.problems.append(
+            f"{listing.ignore_file}: a symlink to a file outside the build context; not read, "
+            "treating every file as sent"
+        )
         return []
     try:
         text = ignore_path.read_bytes().decode("utf-8", "surrogateescape")
@@ -766,12 +902,14 @@ def unused_patterns(
     keep = defensive_patterns() if defensive is None else frozenset(defensive)
     seen = [entry.path for entry in (*listing.entries, *listing.excluded)]
     unentered = [entry.path for entry in listing.excluded if entry.kind == "dir"]
+    patterns = [docker_pattern(line.pattern, False) for line in lines]
+    index = _Index(patterns)
+    used: set[int] = set()
+    for path in seen:
+        used |= index.matching(path)
     unused = []
-    for line in lines:
-        pattern = DockerPattern(line.pattern)
-        if pattern.text in keep:
-            continue
-        if any(pattern.matches(path) for path in seen):
+    for position, (line, pattern) in enumerate(zip(lines, patterns, strict=True)):
+        if position in used or pattern.text in keep:
             continue
         if any(_may_match_below(pattern.text, directory) for directory in unentered):
             continue
@@ -787,7 +925,7 @@ def _may_match_below(text: str, directory: str) -> bool:
             return True
         try:
             # A leading "!" inside a path is a literal, not an exception.
-            component_pattern = DockerPattern("\\" + component if component[:1] == "!" else component)
+            component_pattern = docker_pattern("\\" + component if component[:1] == "!" else component, False)
         except InputError:
             return True
         if not component_pattern.matches(directory_parts[index]):

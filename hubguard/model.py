@@ -81,7 +81,9 @@ def redact(value: str) -> str:
 
 def fingerprint(rule_id: str, hashed_secret: str, path: str) -> str:
     """Stable across line shifts and rebuilds: rule + secret hash + path."""
-    digest = hashlib.sha256(f"{rule_id}\0{hashed_secret}\0{path}".encode()).hexdigest()
+    digest = hashlib.sha256(
+        f"{rule_id}\0{hashed_secret}\0{path}".encode("utf-8", "surrogateescape")
+    ).hexdigest()
     return digest[:32]
 
 

@@ -17,15 +17,23 @@ from functools import cached_property
 from pathlib import Path
 
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
+from hubguard.detect.content import Limits
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
+from hubguard.errors import ScanIncomplete
 from hubguard.model import LayerRef, Owner, ScanReport, Target
 from hubguard.owners import DigestingReader, LayerRecords, Ownership, is_database
 from hubguard.owners.records import DATABASE_LIMIT
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
-from hubguard.sources.blobs import BlobRef
-from hubguard.sources.image import Image
-from hubguard.sources.layers import LayerIndex, iter_layer_files
+from hubguard.sources.image import Image, Layer
+from hubguard.sources.layers import (
+    Expected,
+    LayerIndex,
+    LayerMismatch,
+    blob_digest,
+    broken_layer,
+    iter_layer_files,
+)
 from hubguard.workers import forked_pool
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting worker processes costs more than it saves
@@ -44,6 +52,7 @@ class ScanOptions:
     base: str | None = None  # the base image (--base): its layers are inherited
     failing_owners: tuple[str, ...] = ("own",)  # owners whose findings fail the scan / block a push
     ownership: bool = True  # off only to measure what deciding owners costs (bench)
+    limits: Limits = field(default_factory=Limits)  # how far into archives
 
 
 @dataclass
@@ -54,6 +63,7 @@ class LayerScan:
     hits: list[Hit]
     notes: list[str]
     records: LayerRecords = field(default_factory=LayerRecords)
+    raw_digest: str = ""  # sha256 of the blob bytes that were read and verified
 
     def to_json(self) -> dict:
         return {
@@ -61,6 +71,7 @@ class LayerScan:
             "hits": [hit_to_json(hit) for hit in self.hits],
             "notes": self.notes,
             "records": self.records.to_json(),
+            "raw_digest": self.raw_digest,
         }
 
     @classmethod
@@ -70,6 +81,7 @@ class LayerScan:
             [hit_from_json(hit) for hit in data["hits"]],
             list(data["notes"]),
             LayerRecords.from_json(data["records"]),
+            str(data.get("raw_digest", "")),
         )
 
 
@@ -113,6 +125,7 @@ class Scanner:
                 f"exhaustive={options.exhaustive}",
                 f"third_party={options.include_third_party}",
                 f"owners={options.ownership}",  # layer entries carry package databases and hit digests
+                options.limits.salt(),
             )
         )
         self.cache = Cache(options.cache_dir or default_cache_dir(), salt) if options.use_cache else None
@@ -187,7 +200,7 @@ class Scanner:
                 self.scan_config(image.config),
                 base_label(image.config),
             )
-        scans = self._layer_scans([(layer.ref.digest, layer.blob) for layer in image.layers])
+        scans = self._layer_scans(image.layers)
         if self.cache is not None and cached is None:
             self.cache.put("image", image.image_id, image_scan.to_json())
         self._assemble(report, image.name, image.image_id, image_scan, scans)
@@ -245,45 +258,73 @@ class Scanner:
         """The layer as reports show it: a build arg's secret in ``created_by`` is redacted."""
         return LayerRef(ref.index, ref.digest, self.detector.redact_text(ref.created_by, "history"))
 
-    def _layer_scans(self, layers: list[tuple[str, BlobRef]]) -> list[LayerScan]:
+    def _layer_scans(self, layers: list[Layer]) -> list[LayerScan]:
         """Cached layers from the cache; the rest in worker processes, biggest first."""
         results: list[LayerScan | None] = [None] * len(layers)
         todo = []
-        for position, (digest, _) in enumerate(layers):
-            cached = self.cache.get("layer", digest) if self.cache is not None else None
-            if cached is not None:
-                results[position] = LayerScan.from_json(cached)
-            else:
+        for position, layer in enumerate(layers):
+            results[position] = self._cached_layer(layer)
+            if results[position] is None:
                 todo.append(position)
-        todo.sort(key=lambda position: layers[position][1].size, reverse=True)
+        todo.sort(key=lambda position: layers[position].blob.size, reverse=True)
         jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
-        if jobs > 1 and sum(layers[p][1].size for p in todo) > PARALLEL_MIN_BYTES:
+        if jobs > 1 and sum(layers[p].blob.size for p in todo) > PARALLEL_MIN_BYTES:
             global _WORKER_SCANNER
             _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
             with forked_pool(jobs) as pool:
-                futures = {pool.submit(_scan_blob_in_worker, layers[p][1], layers[p][0]): p for p in todo}
+                futures = {pool.submit(_scan_layer_in_worker, layers[p]): p for p in todo}
                 for done, future in enumerate(as_completed(futures), start=len(layers) - len(todo) + 1):
                     results[futures[future]] = future.result()
                     self.progress(done, len(layers))
         else:
             for done, position in enumerate(todo, start=len(layers) - len(todo) + 1):
-                results[position] = self.scan_blob(layers[position][1], layers[position][0])
+                results[position] = self.scan_layer(layers[position])
                 self.progress(done, len(layers))
+        # Only now, with every layer read and verified, is anything cached.
         if self.cache is not None:
             for position in todo:
-                self.cache.put("layer", layers[position][0], results[position].to_json())  # type: ignore[union-attr]
+                self.cache.put("layer", layers[position].ref.digest, results[position].to_json())  # type: ignore[union-attr]
         return results  # type: ignore[return-value]
 
-    def scan_blob(self, blob: BlobRef, label: str) -> LayerScan:
-        from hubguard.detect.content import inspect_file
+    def _cached_layer(self, layer: Layer) -> LayerScan | None:
+        """A cached answer, trusted only for the very bytes it was computed from: a digest check of
+        the blob as it is now (a truncated or swapped member is caught here, not believed)."""
+        cached = self.cache.get("layer", layer.ref.digest) if self.cache is not None else None
+        if cached is None:
+            return None
+        scan = LayerScan.from_json(cached)
+        name = _layer_name(layer)
+        with broken_layer(name), layer.blob.open() as stream:
+            actual, size = blob_digest(stream)
+        if size != layer.blob.size:
+            raise ScanIncomplete(f"{name} is truncated or corrupt ({size} of {layer.blob.size} bytes)")
+        if layer.blob_digest and actual != layer.blob_digest:
+            raise LayerMismatch(f"{name} does not match its digest")
+        return scan if scan.raw_digest and actual == scan.raw_digest else None
 
+    def scan_layer(self, layer: Layer) -> LayerScan:
+        """Scan one layer, verifying it against its digests as it is read."""
+        from hubguard.detect.content import inspect_file
+        from hubguard.detect.names import name_guard
+
+        names = name_guard(self.rules)
+        name_hits: dict[tuple[str, str], Hit] = {}
         index = LayerIndex()
         hits: list[Hit] = []
         notes: list[str] = []
         records = LayerRecords()
         collect = self.options.ownership
-        with blob.open() as stream:
-            for path, size, reader in iter_layer_files(stream, index, label):
+        name = _layer_name(layer)
+        expected = Expected(name, layer.ref.digest, layer.blob_digest)
+        with broken_layer(name), layer.blob.open() as stream:
+            files = iter_layer_files(
+                stream,
+                index,
+                layer.ref.digest,
+                expected=expected,
+                rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
+            )
+            for path, size, reader in files:
                 if collect and is_database(path) and size <= DATABASE_LIMIT:
                     data = reader.read()
                     records.databases[path] = data.decode("utf-8", "replace")
@@ -291,12 +332,13 @@ class Scanner:
                 if self.rules.path_allowed(path):
                     continue
                 digesting = DigestingReader(reader) if collect else None
-                result = inspect_file(self.detector, path, size, digesting or reader)
+                result = inspect_file(self.detector, path, size, digesting or reader, self.options.limits)
                 if result.hits and digesting is not None:
                     records.digests[path] = digesting.digests()
                 hits.extend(result.hits)
                 notes.extend(result.notes)
-        return LayerScan(index, hits, notes, records)
+        hits.extend(name_hits.values())
+        return LayerScan(index, hits, notes, records, expected.raw_digest)
 
     def scan_config(self, config: dict) -> list[tuple[Hit, str]]:
         """Env values, labels and every history step (build args show up there)."""
@@ -345,9 +387,14 @@ class Scanner:
 _WORKER_SCANNER: Scanner | None = None
 
 
-def _scan_blob_in_worker(blob: BlobRef, label: str) -> LayerScan:
+def _scan_layer_in_worker(layer: Layer) -> LayerScan:
     assert _WORKER_SCANNER is not None  # set by the parent before forking
-    return _WORKER_SCANNER.scan_blob(blob, label)
+    return _WORKER_SCANNER.scan_layer(layer)
+
+
+def _layer_name(layer: Layer) -> str:
+    """How errors name a layer: its position and digest."""
+    return f"layer {layer.ref.index} ({layer.ref.digest})"
 
 
 BASE_LABELS = ("org.opencontainers.image.base.name", "org.opencontainers.image.base.digest")
@@ -392,10 +439,25 @@ def inherited_layers(digests: list[str], base: list[str]) -> int:
 def _state(
     path: str, layer_index: int, indexes: list[LayerIndex], refs: tuple[LayerRef, ...]
 ) -> tuple[str, LayerRef | None]:
-    """``present`` unless a later layer deletes or overwrites the file (or an archive holding it)."""
+    """``present`` unless a later layer deletes or overwrites the file (or an archive holding it).
+
+    A deleted file that the same layer also hardlinked elsewhere is still present when one of
+    those other names survives: the bytes ship under that name.
+    """
     outer = path.split("!", 1)[0]
+    state, hidden_by = _hidden(outer, layer_index, indexes, refs)
+    if state == "deleted":
+        for alias in sorted(indexes[layer_index].hardlinks.get(outer, ())):
+            if _hidden(alias, layer_index, indexes, refs)[0] is None:
+                return "present", None
+    return state or "present", hidden_by
+
+
+def _hidden(
+    path: str, layer_index: int, indexes: list[LayerIndex], refs: tuple[LayerRef, ...]
+) -> tuple[str | None, LayerRef | None]:
     for later in range(layer_index + 1, len(indexes)):
-        state = indexes[later].hides(outer)
+        state = indexes[later].hides(path)
         if state:
             return state, refs[later]
-    return "present", None
+    return None, None

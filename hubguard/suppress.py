@@ -33,6 +33,7 @@ from hubguard.errors import InputError
 from hubguard.model import Finding, ScanReport
 
 IGNORE_FILE = ".hubguardignore"
+USER_IGNORE_FILE = "hubguardignore"  # beside the user's config.toml
 BASELINE_FILE = ".secrets.baseline"
 KINDS = ("rule", "path", "fingerprint")
 GENERIC_SECRET_TYPE = "Secret Keyword"  # detect-secrets' KeywordDetector type
@@ -68,9 +69,11 @@ class Suppressions:
 
     entries: list[IgnoreEntry] = field(default_factory=list)
     baseline_hashes: frozenset[str] = frozenset()
+    baseline_path: Path | None = None
 
     def apply(self, report: ScanReport) -> None:
-        """Drop suppressed findings (counted in ``report.suppressed``) and note expired entries."""
+        """Drop suppressed findings (counted in ``report.suppressed``) and note expired entries;
+        every file that suppressed something is named in a note, so no suppression is silent."""
         today = date.today()
         active = [entry for entry in self.entries if not entry.expired(today)]
         for entry in self.entries:
@@ -80,42 +83,68 @@ class Suppressions:
                     f"{entry.origin}: {entry.kind}:{entry.value}{why} expired on "
                     f"{entry.expires.isoformat()}, no longer suppresses"
                 )
-        kept = [finding for finding in report.findings if not self._suppresses(active, finding)]
+        kept = []
+        by_source: dict[str, int] = {}
+        for finding in report.findings:
+            source = self._source(active, finding)
+            if source is None:
+                kept.append(finding)
+            else:
+                by_source[source] = by_source.get(source, 0) + 1
+        for source, count in by_source.items():
+            report.notes.append(f"{source}: suppressed {count} finding{'s' * (count != 1)}")
         report.suppressed += len(report.findings) - len(kept)
         report.findings = kept
 
-    def _suppresses(self, active: list[IgnoreEntry], finding: Finding) -> bool:
-        return finding.hashed_secret in self.baseline_hashes or any(e.matches(finding) for e in active)
+    def _source(self, active: list[IgnoreEntry], finding: Finding) -> str | None:
+        """The file that suppresses ``finding`` (the baseline first), or None."""
+        if finding.hashed_secret in self.baseline_hashes:
+            return str(self.baseline_path or BASELINE_FILE)
+        entry = next((entry for entry in active if entry.matches(finding)), None)
+        return None if entry is None else entry.origin.rsplit(":", 1)[0]
 
 
-def load_suppressions(start: Path, baseline: Path | None = None) -> Suppressions:
-    """The ``.hubguardignore`` and ``.secrets.baseline`` that apply to a scan run from ``start``.
+def load_suppressions(
+    start: Path, baseline: Path | None = None, ignore_file: Path | None = None
+) -> Suppressions:
+    """The suppressions of the project a scan runs in, from ``start`` (the current directory).
 
-    Each file is looked for in ``start`` and then its parents, up to the filesystem root or the
-    top of the git checkout ``start`` is in. An explicit ``baseline`` must exist.
+    Only the project's own files count, never a stray file in some parent directory (a
+    ``/tmp/.hubguardignore`` on a shared machine must not silence anyone's scan): the
+    ``.hubguardignore`` and ``.secrets.baseline`` at the top of the git checkout ``start`` is
+    in (else in ``start`` itself), the user's ``$XDG_CONFIG_HOME/hubguard/hubguardignore``, and
+    ``ignore_file`` / ``baseline`` given explicitly (which must exist).
     """
+    from hubguard.config import user_config_path
+
+    project = project_root(start)
     suppressions = Suppressions()
-    ignore_file = _find_upwards(start, IGNORE_FILE)
+    user_file = user_config_path().parent / USER_IGNORE_FILE
+    candidates = [user_file, project / IGNORE_FILE]
     if ignore_file is not None:
-        suppressions.entries = parse_ignore_file(ignore_file)
+        if not ignore_file.is_file():
+            raise InputError(f"ignore file {ignore_file}: no such file")
+        candidates.append(ignore_file)
+    for path in candidates:
+        if path.is_file():
+            suppressions.entries += parse_ignore_file(path)
     if baseline is None:
-        baseline = _find_upwards(start, BASELINE_FILE)
+        baseline = project / BASELINE_FILE if (project / BASELINE_FILE).is_file() else None
     elif not baseline.is_file():
         raise InputError(f"baseline {baseline}: no such file")
     if baseline is not None:
         suppressions.baseline_hashes = frozenset(baseline_hashes(read_baseline(baseline)))
+        suppressions.baseline_path = baseline
     return suppressions
 
 
-def _find_upwards(start: Path, name: str) -> Path | None:
+def project_root(start: Path) -> Path:
+    """The top of the git checkout holding ``start``, else ``start`` itself."""
     directory = start.resolve()
-    while True:
-        candidate = directory / name
-        if candidate.is_file():
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
             return candidate
-        if (directory / ".git").exists() or directory.parent == directory:
-            return None
-        directory = directory.parent
+    return directory
 
 
 def parse_ignore_file(path: Path) -> list[IgnoreEntry]:

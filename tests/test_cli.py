@@ -121,7 +121,7 @@ def test_truncated_layer_means_incomplete_exit_3(tmp_path):
     result = hubguard("scan", f"docker-archive:{archive}", "--format", "json")
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
-    assert "corrupt or truncated" in result.stderr
+    assert "is truncated or corrupt" in result.stderr
 
 
 def test_missing_blob_in_oci_archive_is_incomplete(leaky_archive, tmp_path):

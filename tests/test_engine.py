@@ -114,16 +114,19 @@ def test_archive_members_are_reported_with_bang_paths(detector, fake_token):
     assert [h.path for h in result.hits] == ["/app/dump.sql.gz!dump.sql"]
 
 
-def test_zip_bomb_is_bounded(detector, monkeypatch):
+def test_zip_bomb_is_bounded(detector):
     import zipfile
 
-    monkeypatch.setattr(content, "MEMBER_LIMIT", 1024 * 1024)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("bomb.txt", b"\0" * (64 * 1024 * 1024))
     data = out.getvalue()
-    result = content.inspect_file(detector, "/app/bomb.zip", len(data), io.BytesIO(data))
+    limits = content.Limits(budget_bytes=1024 * 1024)
+    result = content.inspect_file(detector, "/app/bomb.zip", len(data), io.BytesIO(data), limits)
     assert result.hits == []
+    assert result.notes == [
+        "/app/bomb.zip!bomb.txt: only the first 1 MiB of 64 MiB were scanned (archive budget 1 MiB)"
+    ]
 
 
 def _findings(hits) -> set[tuple]:

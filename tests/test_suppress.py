@@ -81,7 +81,8 @@ def test_expired_entry_stops_suppressing_and_says_so(tmp_path, report):
     assert "github-pat-classic" in kept and "slack-token" not in kept
     assert report.notes == [
         f"{tmp_path / '.hubguardignore'}:1: rule:github-pat-classic (rotate by then) "
-        f"expired on {YESTERDAY}, no longer suppresses"
+        f"expired on {YESTERDAY}, no longer suppresses",
+        f"{tmp_path / '.hubguardignore'}: suppressed 1 finding",
     ]
 
 
@@ -121,6 +122,28 @@ def test_malformed_line_is_an_input_error_naming_file_and_line(tmp_path, line):
     with pytest.raises(InputError) as raised:
         load_suppressions(tmp_path)
     assert f"{ignore}:3:" in str(raised.value)
+
+
+def test_a_stray_ignore_file_in_a_parent_directory_is_never_read(tmp_path, report):
+    """A planted /tmp/.hubguardignore must not silence a scan run below it (no .git anywhere)."""
+    (tmp_path / ".hubguardignore").write_text("rule:github-pat-classic\n")
+    (tmp_path / "project").mkdir()
+    load_suppressions(tmp_path / "project").apply(report)
+    assert report.suppressed == 0
+
+
+def test_the_user_ignore_file_and_ignore_file_option_are_read_and_named(tmp_path, report, monkeypatch):
+    config = tmp_path / "config"
+    (config / "hubguard").mkdir(parents=True)
+    (config / "hubguard" / "hubguardignore").write_text("rule:github-pat-classic\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    extra = tmp_path / "extra.ignore"
+    extra.write_text("rule:slack-token\n")
+    (tmp_path / "project").mkdir()
+    load_suppressions(tmp_path / "project", ignore_file=extra).apply(report)
+    assert report.suppressed == 2
+    assert f"{config / 'hubguard' / 'hubguardignore'}: suppressed 1 finding" in report.notes
+    assert f"{extra}: suppressed 1 finding" in report.notes
 
 
 def test_ignore_file_found_in_a_parent_but_not_above_the_git_checkout(tmp_path, report):

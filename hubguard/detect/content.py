@@ -1,8 +1,10 @@
 """Decide how to look at one file: credential file by name, text, binary, or archive members.
 
-Large files are read in chunks that overlap at a line boundary, so memory stays bounded
-whatever the file size. Archives (``.zip``/``.jar``/``.whl``/``.tar(.gz)``/``.gz``) are opened one
-level deep, within size limits, and their members reported as ``outer!member``.
+Files are read as streams in chunks that overlap at a line boundary, so memory stays bounded
+whatever the file size (credential files too: their name decides, a sample of their head
+feeds the content check). Archives (``.zip``/``.jar``/``.whl``/``.tar(.gz)``/``.gz``) are opened
+to a bounded depth, inside archives too, and their members reported as ``outer!member``.
+Every limit that stops reading leaves a note in the report (:class:`Limits`).
 """
 
 from __future__ import annotations
@@ -18,15 +20,32 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from hubguard.detect.engine import Detector, Hit
+from hubguard.detect.names import name_guard
 from hubguard.model import redact
+from hubguard.sources.blobs import CappedTarInfo
 
-CHUNK = 8 * 1024 * 1024
+MIB = 1024 * 1024
+CHUNK = 8 * MIB
 OVERLAP = 64 * 1024  # a partial last line carried into the next chunk
 SNIFF = 8192
-ARCHIVE_LIMIT = 64 * 1024 * 1024  # an archive larger than this is scanned as a binary only
-MEMBER_LIMIT = 16 * 1024 * 1024  # per member, decompressed
-ARCHIVE_TOTAL_LIMIT = 128 * 1024 * 1024  # all members of one archive, decompressed
-CREDENTIAL_FILE_LIMIT = 4 * 1024 * 1024
+NESTED_ARCHIVE_LIMIT = 16 * MIB  # an archive inside an archive is opened in memory up to this size
+CREDENTIAL_FILE_LIMIT = 4 * MIB  # how much of a credential file its content rule looks at
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far hubguard reads into archives; each limit reached leaves a note in the report."""
+
+    archive_bytes: int = 64 * MIB  # a larger archive file is scanned as plain bytes, not opened
+    depth: int = 3  # archives inside archives are opened this many levels deep
+    budget_bytes: int = 256 * MIB  # decompressed bytes read from all members of one file, all levels
+
+    def salt(self) -> str:
+        return f"archive={self.archive_bytes},depth={self.depth},budget={self.budget_bytes}"
+
+
+DEFAULT_LIMITS = Limits()
+
 
 ZIP_SUFFIXES = (".zip", ".jar", ".war", ".ear", ".whl", ".apk", ".nupkg")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -64,6 +83,36 @@ BINARY_MAGIC = (
 class FileResult:
     hits: list[Hit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sample: Sample | None = None  # the file's head and hash, for credential-file rules
+
+
+class Sample:
+    """Passes a stream through, keeping its SHA-1 and its first bytes (never the whole file)."""
+
+    def __init__(self, reader: BinaryIO, keep: int = CREDENTIAL_FILE_LIMIT) -> None:
+        self.reader = reader
+        self.sha1 = hashlib.sha1()
+        self.head = b""
+        self.size = 0
+        self._keep = keep
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.reader.read(size)
+        self.sha1.update(data)
+        self.size += len(data)
+        if len(self.head) < self._keep:
+            self.head += data[: self._keep - len(self.head)]
+        return data
+
+    def drain(self) -> Sample:
+        while self.read(CHUNK):
+            pass
+        return self
+
+    def preview(self) -> str:
+        """The redacted preview a credential-file finding shows."""
+        text = self.head.decode("utf-8", "replace")
+        return redact(text.strip() if self.size == len(self.head) else text.lstrip())
 
 
 def is_binary(head: bytes) -> bool:
@@ -71,28 +120,36 @@ def is_binary(head: bytes) -> bool:
     return head.startswith(BINARY_MAGIC) or head[4:8] == b"ftyp" or b"\0" in head[:SNIFF]
 
 
-def inspect_file(detector: Detector, path: str, size: int, reader: BinaryIO) -> FileResult:
+def is_archive_name(path: str) -> bool:
+    lowered = path.lower()
+    return lowered.endswith(ZIP_SUFFIXES + TAR_SUFFIXES) or (
+        lowered.endswith(".gz") and not lowered.endswith(".tar.gz")
+    )
+
+
+def inspect_file(
+    detector: Detector, path: str, size: int, reader: BinaryIO, limits: Limits = DEFAULT_LIMITS
+) -> FileResult:
     """Every hit in one file, its archive members and its credential-file rules."""
     result = FileResult()
     name_rules = detector.rules.file_rules_named(path)
-    lowered = path.lower()
-    is_archive = lowered.endswith(ZIP_SUFFIXES + TAR_SUFFIXES) or (
-        lowered.endswith(".gz") and not lowered.endswith(".tar.gz")
-    )
-    if is_archive and size <= ARCHIVE_LIMIT:
-        data = reader.read()
-        if not _members(detector, path, data, result):
+    sample = Sample(reader)
+    result.sample = sample
+    if is_archive_name(path) and size <= limits.archive_bytes:
+        data = sample.read()
+        budget = _Budget(limits.budget_bytes)
+        if not _members(detector, path, data, result, 1, budget, limits):
             result.hits.extend(scan_bytes(detector, data, path))  # not a readable archive after all
-        _credential_file(detector, path, data, name_rules, result)
-        return result
+    else:
+        if is_archive_name(path):
+            result.notes.append(
+                f"{path}: archive of {_size(size)} not opened (limit {_size(limits.archive_bytes)}); "
+                "scanned as plain bytes"
+            )
+        result.hits.extend(scan_stream(detector, sample, path))
+        sample.drain()
     if name_rules:
-        data = reader.read()
-        result.hits.extend(scan_bytes(detector, data, path))
-        _credential_file(detector, path, data, name_rules, result)
-        return result
-    if is_archive:
-        result.notes.append(f"{path}: archive of {size} bytes not opened (limit {ARCHIVE_LIMIT})")
-    result.hits.extend(scan_stream(detector, reader, path))
+        _credential_file(detector, path, sample, name_rules, result)
     return result
 
 
@@ -102,7 +159,7 @@ def scan_bytes(detector: Detector, data: bytes, path: str) -> list[Hit]:
     return detector.scan_text(data, path)
 
 
-def scan_stream(detector: Detector, reader: BinaryIO, path: str) -> list[Hit]:
+def scan_stream(detector: Detector, reader: BinaryIO | Sample, path: str) -> list[Hit]:
     """Chunked scan: whole lines per chunk, the unfinished last line carried into the next."""
     first = reader.read(CHUNK)
     if len(first) < CHUNK:
@@ -127,7 +184,7 @@ def scan_stream(detector: Detector, reader: BinaryIO, path: str) -> list[Hit]:
     return list(hits.values())
 
 
-def _credential_file(detector: Detector, path: str, data: bytes, rules: list, result: FileResult) -> None:
+def _credential_file(detector: Detector, path: str, sample: Sample, rules: list, result: FileResult) -> None:
     """A credential file is a finding by its name, even when no token format matches inside.
 
     Only one finding per file, and none when a token rule already reported the secret in it.
@@ -135,57 +192,159 @@ def _credential_file(detector: Detector, path: str, data: bytes, rules: list, re
     if any(hit.path == path for hit in result.hits) or detector.rules.path_allowed(path):
         return
     for rule in sorted(rules, key=lambda rule: -rule.severity):
-        if rule.content is not None and not rule.content.search(data[:CREDENTIAL_FILE_LIMIT]):
+        if rule.content is not None and not rule.content.search(sample.head):
             continue
-        text = data.decode("utf-8", "replace")
         result.hits.append(
-            Hit(
-                rule.id,
-                rule.title,
-                rule.severity,
-                path,
-                None,
-                hashlib.sha1(data).hexdigest(),
-                redact(text.strip()),
-            )
+            Hit(rule.id, rule.title, rule.severity, path, None, sample.sha1.hexdigest(), sample.preview())
         )
         return
 
 
-def _members(detector: Detector, path: str, data: bytes, result: FileResult) -> bool:
-    """Scan each member as ``path!member``; False if ``data`` is not a readable archive."""
-    budget = ARCHIVE_TOTAL_LIMIT
+@dataclass
+class _Budget:
+    """Decompressed bytes still allowed for one top-level file, across every nesting level."""
+
+    left: int
+    noted: bool = False
+
+
+class _Capped:
+    """A member stream cut off where the budget runs out; ``cut`` says whether anything was left."""
+
+    def __init__(self, reader: BinaryIO, budget: _Budget) -> None:
+        self.reader, self.budget, self.cut, self.read_bytes = reader, budget, False, 0
+
+    def read(self, size: int = -1) -> bytes:
+        allowed = self.budget.left if size < 0 else min(size, self.budget.left)
+        if allowed <= 0:
+            self.cut = self.cut or bool(self.reader.read(1))
+            return b""
+        data = self.reader.read(allowed)
+        self.budget.left -= len(data)
+        self.read_bytes += len(data)
+        return data
+
+
+def _members(
+    detector: Detector,
+    path: str,
+    data: bytes,
+    result: FileResult,
+    depth: int,
+    budget: _Budget,
+    limits: Limits,
+) -> bool:
+    """Scan each member as ``path!member``, archives in archives down to ``limits.depth``;
+    False if ``data`` is not a readable archive."""
+    names = name_guard(detector.rules)
+    name_hits: dict[tuple[str, str], Hit] = {}
     try:
-        for name, member in _archive_members(path, data):
-            if budget <= 0:
-                result.notes.append(f"{path}: members past {ARCHIVE_TOTAL_LIMIT} bytes not scanned")
+        members = _archive_members(path, data)
+        for name, size, stream in members:
+            member_path = f"{path}!{names.shown(name, name_hits)}"
+            if budget.left <= 0:
+                result.notes.append(
+                    f"{path}: members past the {_size(limits.budget_bytes)} archive budget not scanned"
+                )
+                members.close()
                 return True
-            budget -= len(member)
-            member_path = f"{path}!{name}"
-            name_rules = detector.rules.file_rules_named(name)
-            result.hits.extend(scan_bytes(detector, member, member_path))
-            _credential_file(detector, member_path, member, name_rules, result)
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
-        result.notes.append(f"{path}: archive not readable ({exc}); scanned as bytes only")
+            try:
+                _member(detector, member_path, size, stream, result, depth, budget, limits)
+            except _UNREADABLE as exc:
+                result.notes.append(f"{member_path}: member not readable ({_reason(exc)}); not scanned")
+    except _UNREADABLE as exc:
+        result.notes.append(f"{path}: archive not readable ({_reason(exc)}); scanned as bytes only")
         return False
+    finally:
+        result.hits.extend(name_hits.values())
     return True
 
 
-def _archive_members(path: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+def _member(
+    detector: Detector,
+    member_path: str,
+    size: int | None,
+    stream: BinaryIO,
+    result: FileResult,
+    depth: int,
+    budget: _Budget,
+    limits: Limits,
+) -> None:
+    name_rules = detector.rules.file_rules_named(member_path.rsplit("!", 1)[-1])
+    capped = _Capped(stream, budget)
+    sample = Sample(capped)  # type: ignore[arg-type]
+    if is_archive_name(member_path) and size is not None and size <= NESTED_ARCHIVE_LIMIT:
+        if depth < limits.depth:
+            data = sample.read()
+            if not capped.cut and _members(detector, member_path, data, result, depth + 1, budget, limits):
+                if name_rules:
+                    _credential_file(detector, member_path, sample, name_rules, result)
+                return
+            result.hits.extend(scan_bytes(detector, data, member_path))
+        else:
+            result.notes.append(
+                f"{member_path}: archive nested deeper than {limits.depth} levels not opened; "
+                "scanned as plain bytes"
+            )
+            result.hits.extend(scan_stream(detector, sample, member_path))
+    else:
+        result.hits.extend(scan_stream(detector, sample, member_path))
+    sample.drain()
+    if capped.cut:
+        of = f" of {_size(size)}" if size is not None else ""
+        result.notes.append(
+            f"{member_path}: only the first {_size(capped.read_bytes)}{of} were scanned "
+            f"(archive budget {_size(limits.budget_bytes)})"
+        )
+    if name_rules:
+        _credential_file(detector, member_path, sample, name_rules, result)
+
+
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    tarfile.TarError,
+    OSError,
+    EOFError,
+    zlib.error,
+    ValueError,
+    RuntimeError,  # an encrypted zip member
+    NotImplementedError,  # an unsupported zip compression method
+)
+
+
+def _archive_members(path: str, data: bytes) -> Iterator[tuple[str, int | None, BinaryIO]]:
+    """(name, size if known, stream) for each regular member."""
     lowered = path.lower()
     if lowered.endswith(ZIP_SUFFIXES) or data.startswith(b"PK\x03\x04"):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for info in archive.infolist():
                 if not info.is_dir():
                     with archive.open(info) as member:
-                        yield info.filename, member.read(MEMBER_LIMIT)
+                        yield info.filename, info.file_size, member  # type: ignore[misc]
     elif lowered.endswith(TAR_SUFFIXES):
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*", tarinfo=CappedTarInfo) as archive:  # type: ignore[call-overload]
             for info in archive:
+                archive.members.clear()
                 if info.isreg():
                     member = archive.extractfile(info)
                     if member is not None:
-                        yield info.name, member.read(MEMBER_LIMIT)
-    else:  # a single gzip-compressed file
+                        yield info.name, info.size, member  # type: ignore[misc]
+    else:  # a single gzip-compressed file; its trailer gives the size (modulo 4 GiB)
+        size = int.from_bytes(data[-4:], "little") if len(data) >= 18 else None
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as member:
-            yield path.rsplit("/", 1)[-1][: -len(".gz")], member.read(MEMBER_LIMIT)
+            yield path.rsplit("/", 1)[-1].rsplit("!", 1)[-1][: -len(".gz")], size, member  # type: ignore[misc]
+
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return "an unknown size"
+    if count >= MIB and count % MIB == 0:
+        return f"{count // MIB} MiB"
+    if count >= MIB:
+        return f"{count / MIB:.1f} MiB"
+    return f"{count} bytes"
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

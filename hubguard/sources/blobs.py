@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import posixpath
+import stat
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,31 @@ from typing import BinaryIO, Protocol
 from hubguard.errors import InputError, ScanIncomplete
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_NAME_HEADER = 64 * 1024  # a GNU long name or link name longer than this fails the archive
+MAX_PAX_HEADER = 1024 * 1024  # a pax extended header larger than this fails the archive
+LINK_HOPS = 8  # symlink members followed in a row inside a docker save tarball
+
+
+class HeaderTooLarge(tarfile.HeaderError):
+    """A tar extended header over its cap: the standard library would read it whole into memory."""
+
+
+class CappedTarInfo(tarfile.TarInfo):
+    """``TarInfo`` that refuses oversized GNU long-name and pax headers before reading them.
+
+    ``tarfile`` reads these headers' payloads whole; a crafted 1 GiB pax header in a tiny
+    gzip layer would otherwise cost gigabytes. Pass as ``tarfile.open(..., tarinfo=CappedTarInfo)``.
+    """
+
+    def _proc_gnulong(self, tarfile):  # type: ignore[no-untyped-def]
+        if self.size > MAX_NAME_HEADER:
+            raise HeaderTooLarge(f"tar long-name header of {self.size} bytes (cap {MAX_NAME_HEADER})")
+        return super()._proc_gnulong(tarfile)
+
+    def _proc_pax(self, tarfile):  # type: ignore[no-untyped-def]
+        if self.size > MAX_PAX_HEADER:
+            raise HeaderTooLarge(f"tar pax header of {self.size} bytes (cap {MAX_PAX_HEADER})")
+        return super()._proc_pax(tarfile)
 
 
 @dataclass(frozen=True)
@@ -77,6 +105,11 @@ class BlobStore(Protocol):
 
 def read_json(store: BlobStore, name: str, what: str) -> object:
     """Load a small JSON document (index, manifest, config); hostile sizes are refused."""
+    return read_json_digest(store, name, what)[0]
+
+
+def read_json_digest(store: BlobStore, name: str, what: str) -> tuple[object, str]:
+    """The document and the sha256 digest of its bytes (what an image ID or a blob name claims)."""
     if not store.has(name):
         raise ScanIncomplete(f"{what} {name} is missing from the image")
     size = store.size(name)
@@ -84,9 +117,11 @@ def read_json(store: BlobStore, name: str, what: str) -> object:
         raise InputError(f"{what} {name} is {size} bytes: too large to be one")
     with store.open(name) as stream:
         raw = stream.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        raise InputError(f"{what} {name} is over {MAX_JSON_BYTES} bytes: too large to be one")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(raw), "sha256:" + hashlib.sha256(raw).hexdigest()
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"{what} {name} is not valid JSON: {exc}") from None
 
 
@@ -110,7 +145,7 @@ class DirStore:
         return path
 
     def has(self, name: str) -> bool:
-        return self._path(name).is_file()
+        return self._path(name).is_file()  # follows symlinks (inside the layout); no FIFOs
 
     def open(self, name: str) -> BinaryIO:
         try:
@@ -133,10 +168,20 @@ class TarStore:
         self.tar = tar
         self.path = os.path.abspath(path)
         self.members: dict[str, tarfile.TarInfo] = {}
+        links: dict[str, str] = {}
         for member in tar:
+            name = posixpath.normpath(member.name).removeprefix("./")
             if member.isfile():
-                self.members[member.name.removeprefix("./")] = member
+                self.members[name] = member
+            elif member.issym():  # moby's legacy save: a repeated layer links to the first copy
+                links[name] = posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))
+            elif member.islnk():
+                links[name] = posixpath.normpath(member.linkname).removeprefix("./")
         tar.members = []  # the index above is all we keep; don't hold TarInfos twice
+        for name in links:
+            target = _follow(name, links)
+            if target is not None and target in self.members:
+                self.members[name] = self.members[target]
 
     def has(self, name: str) -> bool:
         return name in self.members
@@ -152,3 +197,27 @@ class TarStore:
     def ref(self, name: str) -> BlobRef:
         member = self.members[name]
         return BlobRef(self.path, member.offset_data, member.size)
+
+
+def _follow(name: str, links: dict[str, str]) -> str | None:
+    """Where a link member leads, if it stays inside the archive within a few hops."""
+    for _ in range(LINK_HOPS):
+        target = links.get(name)
+        if target is None:
+            return name
+        if target.startswith(("../", "/")) or target == "..":
+            return None  # leaves the archive: never followed
+        name = target
+    return None
+
+
+def require_regular_file(path: str, what: str) -> None:
+    """Refuse a FIFO, socket or device before ``open()`` (a FIFO would block forever)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(f"{what}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{what}: cannot read ({(exc.strerror or str(exc)).lower()})") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{what}: not a regular file")

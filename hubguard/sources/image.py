@@ -15,6 +15,7 @@ class Layer:
 
     ref: LayerRef
     blob: BlobRef
+    blob_digest: str = ""  # what the (maybe compressed) bytes must hash to; "" = only the diff_id
 
 
 @dataclass

@@ -7,15 +7,18 @@ or ``overwritten`` (a later layer puts something else at its path).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import posixpath
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from hubguard.errors import ScanIncomplete
+from hubguard.sources.blobs import CappedTarInfo, HeaderTooLarge
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -31,6 +34,7 @@ class LayerIndex:
     dirs: set[str] = field(default_factory=set)
     whiteouts: set[str] = field(default_factory=set)
     opaque_dirs: set[str] = field(default_factory=set)
+    hardlinks: dict[str, set[str]] = field(default_factory=dict)  # file -> other names of it
 
     def hides(self, path: str) -> str | None:
         """``deleted``/``overwritten`` if this (later) layer hides ``path`` of a lower layer."""
@@ -43,14 +47,22 @@ class LayerIndex:
                 return "deleted"
             if ancestor in self.files:
                 return "overwritten"
+        if "/" in self.opaque_dirs:  # ``/.wh..wh..opq``: nothing below survives from lower layers
+            return "deleted"
         return None
 
     def to_json(self) -> dict:
-        return {key: sorted(value) for key, value in self.__dict__.items()}
+        data: dict = {
+            key: sorted(getattr(self, key)) for key in ("files", "dirs", "whiteouts", "opaque_dirs")
+        }
+        data["hardlinks"] = {target: sorted(names) for target, names in sorted(self.hardlinks.items())}
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> LayerIndex:
-        return cls(**{key: set(data[key]) for key in ("files", "dirs", "whiteouts", "opaque_dirs")})
+        index = cls(**{key: set(data[key]) for key in ("files", "dirs", "whiteouts", "opaque_dirs")})
+        index.hardlinks = {target: set(names) for target, names in data.get("hardlinks", {}).items()}
+        return index
 
 
 def _ancestors(path: str) -> Iterator[str]:
@@ -65,13 +77,75 @@ def normalize(name: str) -> str:
     return posixpath.normpath("/" + name.lstrip("/")).replace("//", "/")
 
 
-def decompressed(stream: BinaryIO) -> tuple[BinaryIO, bool]:
+class DigestReader:
+    """Hashes and counts every byte read through it, so a layer is verified while it is read."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self._head = b""  # peeked bytes, hashed already, not yet handed out
+
+    def peek(self, size: int) -> bytes:
+        """The next ``size`` bytes, which the following ``read`` returns again."""
+        if len(self._head) < size:
+            self._head += self._read(size - len(self._head))
+        return self._head[:size]
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            taken = self._head if size < 0 else self._head[:size]
+            self._head = self._head[len(taken) :]
+            rest = (
+                b"" if size >= 0 and len(taken) >= size else self._read(-1 if size < 0 else size - len(taken))
+            )
+            return taken + rest
+        return self._read(size)
+
+    def _read(self, size: int) -> bytes:
+        data = self.stream.read(size)
+        self.hash.update(data)
+        self.size += len(data)
+        return data
+
+    def drain(self) -> None:
+        """Read to the end (the tar end blocks and padding count in the digest too)."""
+        while self.read(1024 * 1024):
+            pass
+
+    def digest(self) -> str:
+        return "sha256:" + self.hash.hexdigest()
+
+
+@dataclass
+class Expected:
+    """What a layer's bytes must hash to: its diff_id (uncompressed tar) and, for an OCI blob,
+    the blob digest (the bytes as stored). ``name`` is how errors refer to the layer.
+    ``raw_digest`` is filled in once every byte has been read and verified."""
+
+    name: str
+    diff_id: str
+    blob_digest: str = ""
+    raw_digest: str = field(default="", init=False)
+
+
+class LayerMismatch(ScanIncomplete):
+    """A layer's bytes are not what its digest claims."""
+
+
+def blob_digest(stream: BinaryIO) -> tuple[str, int]:
+    """(sha256 digest, size) of a whole blob: the check a cached layer still gets."""
+    reader = DigestReader(stream)
+    reader.drain()
+    return reader.digest(), reader.size
+
+
+def decompressed(stream: DigestReader) -> tuple[BinaryIO, bool]:
     """Sniff gzip / zstd / plain tar by the first bytes (media types are not trusted).
 
-    Returns the tar stream and whether it is the original, seekable, uncompressed one.
+    Returns the tar stream and whether it is the original, uncompressed one.
     """
-    head = stream.read(4)
-    stream.seek(0)
+    head = stream.peek(4)
     if head.startswith(GZIP_MAGIC):
         return gzip.GzipFile(fileobj=stream, mode="rb"), False  # type: ignore[return-value]
     if head.startswith(ZSTD_MAGIC):
@@ -82,18 +156,31 @@ def decompressed(stream: BinaryIO) -> tuple[BinaryIO, bool]:
     return stream, True
 
 
-def iter_layer_files(stream: BinaryIO, index: LayerIndex, label: str) -> Iterator[tuple[str, int, BinaryIO]]:
+def iter_layer_files(
+    stream: BinaryIO,
+    index: LayerIndex,
+    label: str,
+    *,
+    expected: Expected | None = None,
+    rename: Callable[[str], str] = lambda path: path,
+) -> Iterator[tuple[str, int, BinaryIO]]:
     """Yield ``(path, size, reader)`` per regular file, in tar order, filling ``index`` as it goes.
 
-    Each reader must be consumed (or abandoned) before the next item is requested. In an
-    uncompressed layer an abandoned file costs a seek, not a read.
+    Each reader must be consumed (or abandoned) before the next item is requested. Every byte
+    is read once, in order, through digest readers: with ``expected``, a layer whose bytes do
+    not hash to its digests fails after its last file (:class:`LayerMismatch`), before anyone
+    may cache or trust what it yielded. ``rename`` turns each in-image path into the form
+    shown and stored (undecodable bytes escaped, secrets in names redacted).
     """
-    try:
-        tar_stream, seekable = decompressed(stream)
-        with tarfile.open(fileobj=tar_stream, mode="r:" if seekable else "r|") as tar:
+    name = expected.name if expected is not None else f"layer {label}"
+    with broken_layer(name):
+        raw = DigestReader(stream)
+        tar_stream, plain = decompressed(raw)
+        uncompressed = raw if plain else DigestReader(tar_stream)
+        with tarfile.open(fileobj=uncompressed, mode="r|", tarinfo=CappedTarInfo) as tar:  # type: ignore[call-overload]
             while (member := tar.next()) is not None:
                 tar.members.clear()  # one header at a time: memory stays flat however many files
-                path = normalize(member.name)
+                path = rename(normalize(member.name))
                 directory, base = posixpath.split(path)
                 if base == OPAQUE_MARKER:
                     index.opaque_dirs.add(directory)
@@ -103,13 +190,35 @@ def iter_layer_files(stream: BinaryIO, index: LayerIndex, label: str) -> Iterato
                     index.dirs.add(path)
                 else:
                     index.files.add(path)
+                    if member.islnk():
+                        target = rename(normalize(member.linkname))
+                        index.hardlinks.setdefault(target, set()).add(path)
                     if member.isreg():
                         reader = tar.extractfile(member)
                         if reader is not None:
                             yield path, member.size, reader  # type: ignore[misc]
+        uncompressed.drain()
+        raw.drain()
+    if expected is None:
+        return
+    if uncompressed.digest() != expected.diff_id or (
+        expected.blob_digest and raw.digest() != expected.blob_digest
+    ):
+        raise LayerMismatch(f"{name} does not match its digest")
+    expected.raw_digest = raw.digest()
+
+
+@contextlib.contextmanager
+def broken_layer(name: str) -> Iterator[None]:
+    """A truncated or corrupt layer, wherever it is noticed (the tar reader, a file being read),
+    is one clear incomplete-scan error, never an internal one."""
+    try:
+        yield
+    except HeaderTooLarge as exc:
+        raise ScanIncomplete(f"{name} has a {exc}") from None
     except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
-        raise ScanIncomplete(f"layer {label} is corrupt or truncated: {exc}") from None
+        raise ScanIncomplete(f"{name} is truncated or corrupt ({exc})") from None
     except Exception as exc:  # zstandard.ZstdError and friends: still a broken layer, not a crash
         if type(exc).__module__.startswith("zstandard"):
-            raise ScanIncomplete(f"layer {label} is corrupt or truncated: {exc}") from None
+            raise ScanIncomplete(f"{name} is truncated or corrupt ({exc})") from None
         raise

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hubguard.errors import InputError, ScanIncomplete
-from hubguard.sources.blobs import BlobStore, DirStore, blob_name, read_json
+from hubguard.sources import shapes
+from hubguard.sources.blobs import BlobStore, DirStore, blob_name, read_json, read_json_digest
 from hubguard.sources.image import (
     Image,
     Layer,
@@ -34,11 +35,9 @@ def images_from_index(
     store: BlobStore, source: str, *, platform: str | None, all_platforms: bool
 ) -> list[Image]:
     """Every image the layout's index names, with one platform (or all) chosen per image."""
-    index = read_json(store, "index.json", "OCI index")
-    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
-        raise InputError(f"{source}: index.json has no manifests list")
+    descriptors = shapes.oci_index(read_json(store, "index.json", "OCI index"), f"{source}: index.json")
     images = []
-    for descriptor in index["manifests"]:
+    for descriptor in descriptors:
         name = _name(descriptor) or source
         candidates = _manifests(store, descriptor, name)
         for manifest_descriptor in _choose(candidates, platform, all_platforms, name):
@@ -61,7 +60,7 @@ def _manifests(store: BlobStore, descriptor: dict, name: str, depth: int = 0) ->
         return [descriptor]
     child_index = read_json(store, blob_name(descriptor["digest"]), "image index")
     found = []
-    for child in child_index.get("manifests", []) if isinstance(child_index, dict) else []:
+    for child in shapes.oci_index(child_index, f"{name}: image index {descriptor['digest']}"):
         annotations = child.get("annotations") or {}
         if annotations.get("vnd.docker.reference.type") == "attestation-manifest":
             continue
@@ -91,12 +90,16 @@ def _platform_matches(found: str, target: str) -> bool:
 
 def _image(store: BlobStore, descriptor: dict, name: str) -> Image:
     manifest = read_json(store, blob_name(descriptor["digest"]), "image manifest")
-    if not isinstance(manifest, dict) or "config" not in manifest:
-        raise InputError(f"{name}: manifest {descriptor['digest']} has no config")
-    config = read_json(store, blob_name(manifest["config"]["digest"]), "image config")
-    if not isinstance(config, dict):
-        raise InputError(f"{name}: image config is not an object")
-    blobs = [layer["digest"] for layer in manifest.get("layers", [])]
+    config_descriptor, layer_descriptors = shapes.oci_manifest(
+        manifest, f"{name}: manifest {descriptor['digest']}"
+    )
+    document, config_digest = read_json_digest(store, blob_name(config_descriptor["digest"]), "image config")
+    if config_digest != config_descriptor["digest"]:
+        # The image cache is keyed by this digest: a config that lies about it could reuse a
+        # clean image's cached Env and history.
+        raise ScanIncomplete(f"{name}: image config does not match its digest {config_descriptor['digest']}")
+    config = shapes.image_config(document, name)
+    blobs = [layer["digest"] for layer in layer_descriptors]
     digests = diff_ids(config)
     if len(digests) != len(blobs):
         raise InputError(f"{name}: {len(blobs)} layers but {len(digests)} diff_ids in the config")
@@ -105,10 +108,10 @@ def _image(store: BlobStore, descriptor: dict, name: str) -> Image:
         member = blob_name(blob)
         if not store.has(member):
             raise ScanIncomplete(f"{name}: layer blob {blob} is missing, so it cannot be scanned")
-        layers.append(Layer(ref=ref, blob=store.ref(member)))
+        layers.append(Layer(ref=ref, blob=store.ref(member), blob_digest=blob))
     return Image(
         name=name,
-        image_id=manifest["config"]["digest"],
+        image_id=config_digest,
         config=config,
         layers=layers,
         platform=config_platform(config),

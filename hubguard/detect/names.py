@@ -1,0 +1,133 @@
+"""Secrets in names, and the one rule for showing text read from scanned input.
+
+A file name, an archive member name or a ``.dockerignore`` line is input like any file's
+contents: it can hold a token. Names are matched against the anchored token rules (formats
+with a fixed shape such as ``ghp_…`` or ``AKIA…``; not ``generic.toml``/``image.toml``), a
+match is a finding, and the name is redacted everywhere it is shown or cached.
+
+Undecodable bytes: inside hubguard, names and text are ``str`` with undecodable bytes kept as
+``surrogateescape`` surrogates (lossless, so paths still open and match). Everything shown —
+every report format, stderr, the cache — writes each such byte as ``\\xNN``
+(:func:`printable`), so output is always valid UTF-8.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from hubguard.detect.engine import Hit
+from hubguard.detect.rules import RuleSet, TokenRule
+from hubguard.model import LayerRef, ScanReport, hash_secret, redact
+
+# Keyword-assignment heuristics and config-only rules: not anchored formats, not for names.
+GENERIC_PACKS = ("generic.toml", "image.toml")
+
+
+def printable(text: str) -> str:
+    """``text`` with every undecodable byte (a surrogate) written as ``\\xNN``."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class NameGuard:
+    """The anchored token rules, with one combined keyword screen so most names cost one search."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules: tuple[TokenRule, ...] = tuple(
+            rule
+            for rule in sorted(rules.token_rules, key=lambda rule: -rule.severity)
+            if rule.pack not in GENERIC_PACKS and rule.scope != "config" and rule.keywords
+        )
+        self.allowed = rules.allowed
+        keywords = sorted({keyword for rule in self.rules for keyword in rule.keywords})
+        self.screen = re.compile("|".join(map(re.escape, keywords))) if keywords else None
+
+    def secrets(self, text: str) -> list[tuple[TokenRule, str]]:
+        """(rule, secret) for each token in ``text``."""
+        if self.screen is None or not self.screen.search(text.lower()):
+            return []
+        found: list[tuple[TokenRule, str]] = []
+        lowered = text.lower()
+        for rule in self.rules:
+            if not any(keyword in lowered for keyword in rule.keywords):
+                continue
+            for secret in rule.secrets(text):
+                if not any(secret in seen or seen in secret for _, seen in found) and not self.allowed(
+                    secret, ""
+                ):
+                    found.append((rule, secret))
+        return found
+
+    def shown(self, text: str, hits: dict[tuple[str, str], Hit] | None = None) -> str:
+        """``text`` as it may be shown and stored: printable, every token in it redacted. With
+        ``hits``, each token found is added there as a finding on the shown name."""
+        secrets = self.secrets(text)
+        shown = text
+        for _, secret in secrets:
+            shown = shown.replace(secret, mask(secret))
+        shown = printable(shown)
+        if hits is not None:
+            for rule, secret in secrets:
+                hashed = hash_secret(secret)
+                hits.setdefault(
+                    (rule.id, hashed),
+                    Hit(
+                        rule.id,
+                        f"{rule.title} in a file name",
+                        rule.severity,
+                        shown,
+                        None,
+                        hashed,
+                        redact(secret),
+                    ),
+                )
+        return shown
+
+
+def mask(secret: str) -> str:
+    """What replaces a token inside a shown name: its redacted preview and a short hash, so two
+    names holding different tokens stay apart."""
+    return f"{redact(secret)}[{hash_secret(secret)[:8]}]"
+
+
+_GUARDS: dict[int, tuple[RuleSet, NameGuard]] = {}
+
+
+def name_guard(rules: RuleSet) -> NameGuard:
+    """One guard per rule set (built once, however many files ask)."""
+    entry = _GUARDS.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        entry = _GUARDS[id(rules)] = (rules, NameGuard(rules))
+    return entry[1]
+
+
+def scrub_report(report: ScanReport, guard: NameGuard) -> None:
+    """Every string a report shows that came from scanned input, made printable and redacted:
+    the last line of defence before any format renders it."""
+    report.notes = [guard.shown(note) for note in report.notes]
+    report.problems = [guard.shown(problem) for problem in report.problems]
+    report.findings = [
+        dataclasses.replace(
+            finding,
+            title=guard.shown(finding.title),
+            path=guard.shown(finding.path),
+            target=guard.shown(finding.target),
+            redacted=printable(finding.redacted),
+            layer=_printable_ref(finding.layer),
+            hidden_by=_printable_ref(finding.hidden_by),
+        )
+        for finding in report.findings
+    ]
+    report.targets = [
+        dataclasses.replace(
+            target, name=guard.shown(target.name), layers=tuple(map(_printable_ref, target.layers))
+        )
+        for target in report.targets
+    ]
+
+
+def _printable_ref(ref: LayerRef | None) -> LayerRef | None:
+    return None if ref is None else dataclasses.replace(ref, created_by=printable(ref.created_by))
