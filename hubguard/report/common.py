@@ -82,5 +82,6 @@ def describe(finding: Finding) -> str:
     lines.append(f"state: {state_phrase(finding)}")
     if finding.state != "present":
         lines.append("a later layer hides it, but the layer that added it still ships it")
-    lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
+    if finding.hashed_secret:  # lint findings about a name or a path carry no value
+        lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
     return "\n".join(lines)

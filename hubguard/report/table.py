@@ -172,6 +172,8 @@ def _target_label(target: Target | None, name: str) -> str:
         return printable(name) or "(unnamed target)"
     if target.kind == "context":
         return f"build context {printable(target.name)}"
+    if target.kind in ("dockerfile", "ci"):  # hubguard lint
+        return printable(target.name)
     label = f"image {printable(target.name)}"
     if target.image_id:
         label += f" ({short_digest(target.image_id)})"
