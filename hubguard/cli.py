@@ -333,7 +333,8 @@ def _run_context(args: argparse.Namespace) -> int:
 
 def _run_lint(args: argparse.Namespace) -> int:
     """Dockerfiles and CI files: 0 clean, 1 findings, 2 a named file is missing, 3 unparsable."""
-    from hubguard.lint import LINT_RULES, Linter, discover, require_files
+    from hubguard.lint import LINT_RULES, Linter, discover, fix_hints, require_files
+    from hubguard.report.table import NON_TERMINAL_WIDTH, output_width
     from hubguard.suppress import load_suppressions
 
     paths = args.paths or discover(Path("."))
@@ -345,11 +346,7 @@ def _run_lint(args: argparse.Namespace) -> int:
     load_suppressions(Path.cwd(), args.baseline).apply(report)
     emit(report, args, LINT_RULES if args.format == "sarif" else None)
     if args.format == "table" and report.findings:
-        hints = "".join(
-            f"fix {rule_id}: {LINT_RULES[rule_id].fix} ({LINT_RULES[rule_id].anchor})\n"
-            for rule_id in sorted({finding.rule_id for finding in report.findings} & set(LINT_RULES))
-        )
-        emit_text(hints, args)
+        emit_text(fix_hints(report, NON_TERMINAL_WIDTH if args.output else output_width()), args)
     return exit_code(report, args.fail_on)
 
 

@@ -29,7 +29,8 @@ def test_continuations_skip_comment_and_empty_lines():
 
 def test_heredocs_are_bodies_not_instructions():
     df = parse(
-        "FROM alpine\nRUN <<EOF\nFROM not-an-instruction\nEOF\nCOPY <<-'CONF' /etc/app.conf\n\tkey=$X\n\tCONF\nUSER app\n"
+        "FROM alpine\nRUN <<EOF\nFROM not-an-instruction\nEOF\n"
+        "COPY <<-'CONF' /etc/app.conf\n\tkey=$X\n\tCONF\nUSER app\n"
     )
     keywords = [i.keyword for i in df.instructions]
     assert keywords == ["FROM", "RUN", "COPY", "USER"]

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,7 +33,7 @@ from hubguard.lint.dockerfile import PRAGMA, Dockerfile, DockerfileError, parse
 from hubguard.lint.rules import DockerfileChecker, Issue, looks_secret, secret_words
 from hubguard.model import Finding, ScanReport, Target, fingerprint, hash_secret
 
-__all__ = ["LINT_RULES", "LintRule", "Linter", "discover", "lint"]
+__all__ = ["LINT_RULES", "LintRule", "Linter", "discover", "fix_hints", "lint"]
 
 STDIN = "-"
 MAKEFILE = re.compile(r"(?:GNUmakefile|[Mm]akefile|.+\.mk)$")
@@ -262,6 +263,22 @@ def lint_context_dockerfile(
         return report
     linter.lint_one(dockerfile, report, context_dir=context_dir)
     return report
+
+
+def fix_hints(report: ScanReport, width: int) -> str:
+    """One "how to fix" paragraph per lint rule with findings, wrapped to ``width``: the table
+    report says what is wrong, this says what to write instead."""
+    rule_ids = sorted({finding.rule_id for finding in report.findings} & set(LINT_RULES))
+    return "".join(
+        textwrap.fill(
+            f"fix {rule_id}: {LINT_RULES[rule_id].fix} ({LINT_RULES[rule_id].anchor})",
+            width,
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        )
+        + "\n"
+        for rule_id in rule_ids
+    )
 
 
 def require_files(paths: Sequence[str]) -> None:

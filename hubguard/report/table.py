@@ -159,7 +159,8 @@ def _finding_label(finding: Finding) -> Text:
     )
     if finding.line is not None:
         label.append(f" · line {finding.line}")
-    label.append(f" · {printable(finding.redacted)}")
+    if finding.redacted:  # lint findings about a name or a path have no value to preview
+        label.append(f" · {printable(finding.redacted)}")
     if finding.state != "present":
         label.append(f" · {state_phrase(finding)}", style="bold")
     if finding.third_party:
