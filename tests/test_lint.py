@@ -269,3 +269,10 @@ def test_readme_shows_the_real_output_at_80_columns(tmp_path: Path):
     shown = to_table(report, color=False, width=80) + fix_hints(report, 80)
     assert example.group(3) == shown
     assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+def test_every_rule_has_its_docs_anchor_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for rule in LINT_RULES.values():
+        assert rule.anchor == f"README.md#{rule.id}"
+        assert f"\n#### `{rule.id}`\n" in readme, f"{rule.id}: no README heading for its anchor"

@@ -86,7 +86,8 @@ LINT_RULES: dict[str, LintRule] = {
             Severity.HIGH,
             "`COPY . …` (or ADD, or a directory of the context) puts every file the builder "
             "receives into a layer. Credential files that .dockerignore does not exclude go "
-            "with it; without a .dockerignore nothing is excluded.",
+            "with it; without a .dockerignore nothing is excluded (medium while the context "
+            "holds no credential file yet).",
             "exclude credential files in .dockerignore (`hubguard context --fix` adds the lines), "
             "or copy only the paths the image needs.",
         ),
