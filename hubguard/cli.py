@@ -186,8 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="DOCKERFILE",
-        help="Dockerfiles, workflows or Makefiles; - reads a Dockerfile from stdin (default: every "
-        "Dockerfile, *.Dockerfile, Dockerfile.*, .github/workflows/*.yml and Makefile in the repository)",
+        help="Dockerfiles, workflows, Makefiles, or directories to search; - reads a Dockerfile from "
+        "stdin (default: every Dockerfile, *.Dockerfile, Dockerfile.*, .github/workflows/*.yml and "
+        "Makefile in the repository)",
     )
     lint.add_argument("--format", choices=FORMATS, default="table", help="report format")
     lint.add_argument("--output", "-o", type=Path, help="write the report to this file")
@@ -337,7 +338,11 @@ def _run_lint(args: argparse.Namespace) -> int:
     from hubguard.report.table import NON_TERMINAL_WIDTH, output_width
     from hubguard.suppress import load_suppressions
 
-    paths = args.paths or discover(Path("."))
+    paths = [
+        found
+        for path in args.paths or ["."]
+        for found in (discover(Path(path)) if os.path.isdir(path) else [path])
+    ]
     if not paths:
         print("hubguard: no Dockerfile, workflow or Makefile found", file=sys.stderr)
         return EXIT_CLEAN

@@ -172,6 +172,9 @@ def test_default_paths_are_the_repositorys_dockerfiles_workflows_and_makefiles(t
     assert result.returncode == 1, result.stderr
     names = {finding["title"].split(" ")[1].rstrip(":") for finding in json.loads(result.stdout)["findings"]}
     assert names == {"A_TOKEN", "B_TOKEN", "C_TOKEN", "D_TOKEN", "E_TOKEN"}
+    in_svc = run_in(tmp_path, "lint", "--format", "json", "svc", "Makefile")
+    names = {finding["title"].split(" ")[1].rstrip(":") for finding in json.loads(in_svc.stdout)["findings"]}
+    assert names == {"B_TOKEN", "C_TOKEN", "E_TOKEN"}
 
 
 def test_stdin_and_clean_exit(tmp_path: Path):

@@ -311,7 +311,8 @@ class DockerfileChecker:
         """The title of the credential-file rule ``source`` names: by name, by a directory that
         rule's paths live in (``.aws/``), and by content when the file is in the context."""
         clean = posixpath.normpath(source.strip()).lstrip("/")
-        local = self.context_dir / clean if self.context_dir is not None else None
+        inside = self.context_dir is not None and clean != ".." and not clean.startswith("../")
+        local = self.context_dir / clean if inside else None  # type: ignore[operator]
         if local is not None and any(char in clean for char in "*?["):
             return None if not local.parent.is_dir() else self._glob_match(local.parent, clean)
         if clean in WHOLE_CONTEXT or clean == "." or (local is not None and local.is_dir()):
