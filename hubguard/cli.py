@@ -323,7 +323,11 @@ def _run_context(args: argparse.Namespace) -> int:
             from hubguard.lint import lint_context_dockerfile
 
             used = dockerfile or os.path.join(context_dir, "Dockerfile")
-            linted = lint_context_dockerfile(used, context_dir, args.rules, args.builder)
+            shown = check.listing.dockerfile or used  # as the context report names it
+            target = report.targets[0].name
+            linted = lint_context_dockerfile(
+                used, context_dir, args.rules, args.builder, shown=shown, target=target
+            )
             report.findings.extend(linted.findings)
             report.problems.extend(linted.problems)
             report.suppressed += linted.suppressed

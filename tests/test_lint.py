@@ -239,7 +239,9 @@ def test_context_command_also_lints_its_dockerfile(tmp_path: Path, fake_token):
     (tmp_path / ".dockerignore").write_text(".git\n")
     result = run_in(tmp_path, "context", "--format", "json")
     assert result.returncode == 1, result.stderr
-    rules = sorted(f["rule_id"] for f in json.loads(result.stdout)["findings"])
+    findings = json.loads(result.stdout)["findings"]
+    rules = sorted(f["rule_id"] for f in findings)
+    assert {(f["path"], f["target"]) for f in findings} == {("Dockerfile", ".")}
     # The literal ENV value is the context scan's own finding (generic-secret-env), not repeated
     # by lint; COPY . coverage is the context's dockerignore check, not repeated either.
     assert rules == [

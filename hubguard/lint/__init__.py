@@ -91,6 +91,7 @@ class _Pending:
     source: str
     issues: list[Issue]
     pragma_at: dict[int, list[tuple[tuple[str, ...], str, int]]]  # line -> (rules, reason, pragma line)
+    target: str = ""  # the report target the findings belong to (default: the file itself)
 
 
 class Linter:
@@ -122,10 +123,21 @@ class Linter:
             self.lint_one(path, report)
         return report
 
-    def lint_one(self, path: str, report: ScanReport, *, context_dir: Path | None = None) -> None:
-        """Lint one file into ``report``; unreadable or unparsable input is a problem (exit 3)."""
+    def lint_one(
+        self,
+        path: str,
+        report: ScanReport,
+        *,
+        context_dir: Path | None = None,
+        shown: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Lint one file into ``report``; unreadable or unparsable input is a problem (exit 3).
+        ``shown`` and ``target`` name the file and its target as another report (``context``)
+        already does; by default the file is its own target, named as given."""
         kind = kind_of(path) if path != STDIN else "dockerfile"
-        report.targets.append(Target("dockerfile" if kind == "dockerfile" else "ci", path))
+        if target is None:
+            report.targets.append(Target("dockerfile" if kind == "dockerfile" else "ci", path))
         try:
             text = (
                 sys.stdin.read()
@@ -143,6 +155,8 @@ class Linter:
         except (DockerfileError, WorkflowError) as exc:
             report.problems.append(f"{path}: {exc}" if not str(exc).startswith(path) else str(exc))
             return
+        pending.path = shown or path
+        pending.target = target or pending.path
         self._findings(pending, report)
 
     def _dockerfile(self, path: str, text: str, context_dir: Path | None, report: ScanReport) -> _Pending:
@@ -223,7 +237,7 @@ class Linter:
                     line=issue.line,
                     hashed_secret=issue.hashed_secret,
                     redacted=issue.redacted,
-                    target=pending.path,
+                    target=pending.target,
                     fingerprint=fingerprint(issue.rule_id, hash_secret(issue.key), pending.path),
                 )
             )
@@ -252,16 +266,22 @@ def _dockerfile_pragmas(dockerfile: Dockerfile) -> dict[int, list[tuple[tuple[st
 
 
 def lint_context_dockerfile(
-    dockerfile: str, context_dir: Path, rules_dirs: Iterable[Path] = (), builder: str = DEFAULT_BUILDER
+    dockerfile: str,
+    context_dir: Path,
+    rules_dirs: Iterable[Path] = (),
+    builder: str = DEFAULT_BUILDER,
+    *,
+    shown: str | None = None,
+    target: str | None = None,
 ) -> ScanReport:
     """What ``hubguard context`` adds: the Dockerfile's own mistakes, minus the two questions the
-    context scan already answers (secrets in the Dockerfile's text, and coverage of COPY .)."""
+    context scan already answers (secrets in the Dockerfile's text, and coverage of COPY .).
+    ``shown`` / ``target`` label the findings as the context report labels its own."""
     enabled = set(LINT_RULES) - {catalog.LITERAL_SECRET, catalog.CONTEXT_COPY, catalog.CI_BUILD_ARG}
     linter = Linter(rules_dirs, enabled=enabled, builder=builder)
     report = ScanReport()
-    if not os.path.isfile(dockerfile):
-        return report
-    linter.lint_one(dockerfile, report, context_dir=context_dir)
+    if os.path.isfile(dockerfile):
+        linter.lint_one(dockerfile, report, context_dir=context_dir, shown=shown, target=target)
     return report
 
 
