@@ -114,6 +114,11 @@ class Linter:
     def detector(self) -> Detector:
         return Detector(self.rules)
 
+    @cached_property
+    def context_scanner(self) -> ContextScanner:
+        """The ``context`` command's coverage check, built on first use (only COPY needs it)."""
+        return ContextScanner(self.rules_dirs, coverage_only=True)
+
     def looks_secret(self, name: str) -> bool:
         return looks_secret(name, self.words)
 
@@ -186,8 +191,7 @@ class Linter:
 
         def exposures() -> tuple[bool, list[tuple[str, str]]]:
             if not answer:
-                scanner = ContextScanner(self.rules_dirs, coverage_only=True)
-                check = scanner.check(context_dir, os.path.abspath(dockerfile), self.builder)
+                check = self.context_scanner.check(context_dir, os.path.abspath(dockerfile), self.builder)
                 exposed = sorted((e.path, e.title) for e in check.exposures)
                 answer.append((check.listing.ignore_file is not None, exposed))
             return answer[0]

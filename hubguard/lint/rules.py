@@ -215,13 +215,16 @@ class DockerfileChecker:
             if kind in EPHEMERAL_MOUNTS and target:
                 ephemeral.append(self._resolve(target, state))
         written: dict[str, tuple[int, str]] = {}
-        bearing: dict[int, bool] = {}
+        carried: dict[int, str] = {}  # command -> what secret it carries ("$NPM_TOKEN"), if any
         for command in commands(_script(instruction)):
             argv = command.argv
-            carries = bool(command.variables() & secret_vars) or command.mentions(tuple(secret_paths))
-            if command.piped_from is not None and bearing.get(id(command.piped_from)):
-                carries = True
-            bearing[id(command)] = carries
+            names = sorted(command.variables() & secret_vars)
+            carries = f"${names[0]}" if names else ""
+            if not carries and command.mentions(tuple(secret_paths)):
+                carries = "a secret mount's file"
+            if not carries and command.piped_from is not None:
+                carries = carried.get(id(command.piped_from), "")
+            carried[id(command)] = carries
             for word in command.words:  # X=$TOKEN or export X=$TOKEN: X now carries it
                 match = ASSIGNMENT.fullmatch(word.plain)
                 if match and set(word.expanded_vars) & secret_vars:
@@ -242,10 +245,8 @@ class DockerfileChecker:
                 path = self._resolve(target, state)
                 if any(_covers(mount, path) for mount in ephemeral):
                     continue
-                variable = next(iter(sorted(command.variables() & secret_vars)), "")
-                written[path] = (instruction.line_of(target.split("/")[-1] or target), variable)
-        for path, (line, variable) in written.items():
-            source = f"${variable}" if variable else "a secret mount"
+                written[path] = (instruction.line_of(target.split("/")[-1] or target), carries)
+        for path, (line, source) in written.items():
             secret = state.files[path] = SecretFile(line, f"{source} written at line {line}")
             if in_final:
                 secret.issue = self._report(

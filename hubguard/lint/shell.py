@@ -29,7 +29,6 @@ class Word:
 class Command:
     words: list[Word] = field(default_factory=list)
     redirects: list[tuple[str, Word]] = field(default_factory=list)  # (operator, target)
-    heredocs: list[str] = field(default_factory=list)  # delimiter names
     bodies: list[tuple[str, bool]] = field(default_factory=list)  # heredoc text, whether it expands
     piped_from: Command | None = None
 
@@ -114,7 +113,6 @@ def commands(script: str) -> list[Command]:
         word = []
         if pending_redirect is not None:
             if pending_redirect.startswith("<<") and pending_redirect != "<<<":
-                current.heredocs.append(raw)
                 heredocs_due.append((current, raw, pending_redirect == "<<-"))
             else:
                 current.redirects.append((pending_redirect, Word(raw, expanded_variables(raw))))
