@@ -282,6 +282,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="pre-commit mode: check the build contexts that the given (or git's staged) files land in",
     )
     context.set_defaults(run=_run_context)
+
+    lint = commands.add_parser(
+        "lint", help="find secret-handling mistakes in Dockerfiles and CI build steps, before building"
+    )
+    lint.add_argument(
+        "paths",
+        nargs="*",
+        metavar="DOCKERFILE",
+        help="Dockerfiles, workflows, Makefiles, or directories to search; - reads a Dockerfile from "
+        "stdin (default: every Dockerfile, *.Dockerfile, Dockerfile.*, .github/workflows/*.yml and "
+        "Makefile in the repository)",
+    )
+    lint.add_argument("--format", choices=FORMATS, default="table", help="report format")
+    lint.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    lint.add_argument(
+        "--fail-on", type=_severity, default=Severity.LOW, metavar="SEVERITY", help="as for scan"
+    )
+    lint.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    lint.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
+    lint.set_defaults(run=_run_lint)
     return parser
 
 
@@ -415,9 +435,44 @@ def _run_context(args: argparse.Namespace) -> int:
         else:
             check = scanner.check(context_dir, dockerfile, args.builder)
         report = check.report
+        if not args.coverage_only:  # the Dockerfile's own mistakes (hubguard lint), minus overlaps
+            from hubguard.lint import lint_context_dockerfile
+
+            used = dockerfile or os.path.join(context_dir, "Dockerfile")
+            shown = check.listing.dockerfile or used  # as the context report names it
+            target = report.targets[0].name
+            linted = lint_context_dockerfile(
+                used, context_dir, args.rules, args.builder, shown=shown, target=target
+            )
+            report.findings.extend(linted.findings)
+            report.problems.extend(linted.problems)
+            report.suppressed += linted.suppressed
     load_suppressions(Path.cwd(), args.baseline, args.ignore_file).apply(report)
     scrub_report(report, name_guard(scanner.rules))
     emit(report, args, {**scanner.rules.by_id(), **CONTEXT_RULES} if args.format == "sarif" else None)
+    return exit_code(report, args.fail_on)
+
+
+def _run_lint(args: argparse.Namespace) -> int:
+    """Dockerfiles and CI files: 0 clean, 1 findings, 2 a named file is missing, 3 unparsable."""
+    from hubguard.lint import LINT_RULES, Linter, discover, fix_hints, require_files
+    from hubguard.report.table import NON_TERMINAL_WIDTH, output_width
+    from hubguard.suppress import load_suppressions
+
+    paths = [
+        found
+        for path in args.paths or ["."]
+        for found in (discover(Path(path)) if os.path.isdir(path) else [path])
+    ]
+    if not paths:
+        print("hubguard: no Dockerfile, workflow or Makefile found", file=sys.stderr)
+        return EXIT_CLEAN
+    require_files(paths)
+    report = Linter(args.rules).lint(paths)
+    load_suppressions(Path.cwd(), args.baseline).apply(report)
+    emit(report, args, LINT_RULES if args.format == "sarif" else None)
+    if args.format == "table" and report.findings:
+        emit_text(fix_hints(report, NON_TERMINAL_WIDTH if args.output else output_width()), args)
     return exit_code(report, args.fail_on)
 
 
@@ -437,6 +492,19 @@ def emit(report: ScanReport, args: argparse.Namespace, rules: dict | None) -> No
     if args.output:
         try:
             args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def emit_text(text: str, args: argparse.Namespace) -> None:
+    """Append plain text after the report (to ``--output`` or stdout)."""
+    if args.output:
+        try:
+            with open(args.output, "a", encoding="utf-8") as handle:
+                handle.write(text)
         except OSError as exc:
             raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
     else:

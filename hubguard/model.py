@@ -32,7 +32,7 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-SOURCES = ("layer", "config", "history", "context", "dockerignore")
+SOURCES = ("layer", "config", "history", "context", "dockerignore", "dockerfile", "ci")
 STATES = ("present", "deleted", "overwritten")
 
 

@@ -167,3 +167,54 @@ def test_only_files_inside_a_build_context_count(project: Project, env: dict[str
     refused = git(repo, env, "commit", "-m", "api env", check=False)
     assert refused.returncode != 0
     assert 'add "**/.env*" to services/api/.dockerignore: services/api/.env ' in refused.stdout
+
+
+LINT_HOOK = "hubguard lint (secret handling in Dockerfiles and CI build steps)"
+
+
+def test_lint_hook_refuses_a_secret_build_arg_until_it_becomes_a_secret_mount(
+    tmp_path: Path, hook_repo: tuple[Path, str], env: dict[str, str]
+):
+    repo = tmp_path / "lint-project"
+    repo.mkdir()
+    hook_path, commit = hook_repo
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {hook_path}\n  rev: {commit}\n  hooks:\n  - id: hubguard-lint\n"
+    )
+    (repo / "README.md").write_text("# app\n")
+    git(repo, env, "init", "-q")
+    git(repo, env, "add", "-A")
+    git(repo, env, "commit", "-q", "-m", "initial")
+    run([sys.executable, "-m", "pre_commit", "install"], repo, env)
+
+    (repo / "docs.md").write_text("no Dockerfile here\n")
+    git(repo, env, "add", "docs.md")
+    skipped = git(repo, env, "commit", "-m", "docs", check=False)
+    assert skipped.returncode == 0 and hook_result(skipped.stdout, LINT_HOOK) == "Skipped"
+
+    (repo / "Dockerfile").write_text('FROM alpine\nARG NPM_TOKEN\nRUN echo "$NPM_TOKEN" > /root/.npmrc\n')
+    workflow = repo / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: docker build --build-arg NPM_TOKEN=${{ secrets.NPM_TOKEN }} .\n"
+    )
+    git(repo, env, "add", "Dockerfile", ".github")
+    refused = git(repo, env, "commit", "-m", "image", check=False)
+    assert refused.returncode != 0
+    assert hook_result(refused.stdout, LINT_HOOK) == "Failed"
+    for expected in ("dockerfile-secret-arg-env", "dockerfile-secret-in-file", "ci-build-arg-secret"):
+        assert expected in refused.stdout
+
+    (repo / "Dockerfile").write_text(
+        "FROM alpine\nRUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci\n"
+    )
+    workflow.write_text(
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: docker build --secret id=npm_token,env=NPM_TOKEN .\n"
+        "        env:\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n"
+    )
+    git(repo, env, "add", "Dockerfile", ".github")
+    accepted = git(repo, env, "commit", "-m", "image", check=False)
+    assert accepted.returncode == 0, accepted.stdout
+    assert hook_result(accepted.stdout, LINT_HOOK) == "Passed"

@@ -84,7 +84,8 @@ def describe(finding: Finding) -> str:
         lines.append("a later layer hides it, but the layer that added it still ships it")
     if finding.owner is not None:
         lines.append(f"owner: {owner_phrase(finding)}")
-    lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
+    if finding.hashed_secret:  # lint findings about a name or a path carry no value
+        lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
     return "\n".join(lines)
 
 

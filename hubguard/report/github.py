@@ -19,7 +19,7 @@ COMMAND = {
 }
 # Only these sources name a file in the checked-out repository; an in-image path given as
 # ``file=`` would point the annotation at an unrelated (or missing) repository file.
-REPOSITORY_SOURCES = frozenset({"context", "dockerignore"})
+REPOSITORY_SOURCES = frozenset({"context", "dockerignore", "dockerfile", "ci"})
 
 
 def escape_data(text: str) -> str:

@@ -162,7 +162,8 @@ def _finding_label(finding: Finding) -> Text:
     )
     if finding.line is not None:
         label.append(f" · line {finding.line}")
-    label.append(f" · {printable(finding.redacted)}")
+    if finding.redacted:  # lint findings about a name or a path have no value to preview
+        label.append(f" · {printable(finding.redacted)}")
     if finding.state != "present":
         label.append(f" · {state_phrase(finding)}", style="bold")
     if finding.owner is not None and finding.owner.kind != "own":
@@ -177,6 +178,8 @@ def _target_label(target: Target | None, name: str) -> str:
         return printable(name) or "(unnamed target)"
     if target.kind == "context":
         return f"build context {printable(target.name)}"
+    if target.kind in ("dockerfile", "ci"):  # hubguard lint
+        return printable(target.name)
     label = f"image {printable(target.name)}"
     if target.image_id:
         label += f" ({short_digest(target.image_id)})"

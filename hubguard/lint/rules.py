@@ -1,0 +1,544 @@
+"""The Dockerfile checks: walk the instructions stage by stage, following each secret from the
+ARG, ENV or secret mount it enters by, to the files it is written to, to the stages that copy
+those files. What a rule means is in :mod:`hubguard.lint.catalog`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from hubguard.detect.content import CREDENTIAL_FILE_LIMIT
+from hubguard.detect.engine import Detector
+from hubguard.detect.rules import FileRule, RuleSet, glob_match
+from hubguard.errors import InputError
+from hubguard.lint import catalog
+from hubguard.lint.dockerfile import Dockerfile, Instruction, Stage, assignments
+from hubguard.lint.shell import ASSIGNMENT, Command, commands
+from hubguard.model import Severity
+
+# The token rules whose keywords name a secret setting (DB_PASSWORD, API_KEY, client_secret):
+# ARG / ENV names are judged with the same words, not a second list.
+NAME_KEYWORD_RULES = ("generic-secret-env", "generic-secret-assignment")
+# Words that may follow the secret word in a name (SECRET_KEY_BASE, TOKEN_VALUE), as in those
+# rules' regular expression; any other tail (TOKEN_URL, PASSWORD_FILE) names something else.
+NAME_TAIL = frozenset({"key", "base", "value", "salt", "str", "string", "b64", "base64", "secret", "token"})
+_KEPT_IN = {"ENV": "the image config", "ARG": "the history"}
+PUBLIC_WORD = "public"  # NEXT_PUBLIC_API_KEY is public by design (Docker's check exempts it too)
+WHOLE_CONTEXT = frozenset({".", "./", "/", "*", "./*", "./."})
+URL_WITH_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/@\s]*(?::|\$)[^/@\s]*)@")
+EPHEMERAL_MOUNTS = frozenset({"tmpfs", "cache", "secret", "bind"})
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A finding before pragmas and formatting: rule, place, wording, and what identifies it."""
+
+    rule_id: str
+    line: int
+    title: str
+    key: str  # stable identity for the fingerprint (never a secret value)
+    severity: Severity | None = None  # None: the rule's own
+    hashed_secret: str = ""
+    redacted: str = ""
+    pragma: bool = False  # an inline ``pragma: allowlist secret`` accepted it
+
+
+@dataclass
+class SecretFile:
+    """A file in a stage's filesystem that holds a secret."""
+
+    line: int
+    why: str
+    deleted_at: int | None = None
+    issue: int | None = None  # index of its secret-in-file issue, to name a later rm
+
+
+@dataclass
+class StageState:
+    secret_vars: dict[str, int] = field(default_factory=dict)  # name -> declaring line
+    env_vars: set[str] = field(default_factory=set)  # the ENV ones: they carry into child stages
+    workdir: str = "/"
+    home: str = "/root"
+    files: dict[str, SecretFile] = field(default_factory=dict)
+
+    def child(self) -> StageState:
+        """A stage ``FROM`` this one: ENV, WORKDIR and files carry over, ARGs do not."""
+        return StageState(
+            {name: line for name, line in self.secret_vars.items() if name in self.env_vars},
+            set(self.env_vars),
+            self.workdir,
+            self.home,
+            {path: replace(secret) for path, secret in self.files.items()},
+        )
+
+
+def secret_words(rules: RuleSet) -> tuple[str, ...]:
+    words = {
+        keyword.replace("-", "_")
+        for rule in rules.token_rules
+        if rule.id in NAME_KEYWORD_RULES
+        for keyword in rule.keywords
+    }
+    if not words:
+        raise InputError(f"the rule packs define none of {', '.join(NAME_KEYWORD_RULES)} (secret words)")
+    return tuple(sorted(words))
+
+
+def looks_secret(name: str, words: tuple[str, ...]) -> bool:
+    """Whether a variable name says it holds a secret: a secret word (or a word ending in one:
+    DBPASSWORD) followed by nothing but NAME_TAIL words. NPM_TOKEN, DB_PASSWORD, SECRET_KEY_BASE
+    and AWS_SECRET_ACCESS_KEY do; TOKEN_URL, PASSWORD_FILE and NEXT_PUBLIC_API_KEY do not."""
+    parts = [part for part in re.split(r"[^a-z0-9]+", name.lower()) if part]
+    if PUBLIC_WORD in parts:
+        return False
+    for end in range(len(parts)):
+        if all(part in NAME_TAIL for part in parts[end + 1 :]) and len(parts) - end - 1 <= 2:
+            for word in words:
+                pieces = word.split("_")
+                if len(pieces) > 1:
+                    if parts[end - len(pieces) + 1 : end + 1] == pieces:
+                        return True
+                elif parts[end] in (word, word + "s") or (len(word) >= 5 and parts[end].endswith(word)):
+                    return True
+    return False
+
+
+@dataclass
+class DockerfileChecker:
+    """One Dockerfile's checks. ``context_dir`` is the build context (None: no context, e.g.
+    stdin); ``exposures`` returns the context's unexcluded sensitive files, computed on demand."""
+
+    dockerfile: Dockerfile
+    rules: RuleSet
+    words: tuple[str, ...]
+    detector: Detector | None
+    context_dir: Path | None
+    exposures: Callable[[], tuple[bool, list[tuple[str, str]]]] | None
+    enabled: frozenset[str]
+    issues: list[Issue] = field(default_factory=list)
+
+    def run(self) -> list[Issue]:
+        df = self.dockerfile
+        final = df.final_lineage()
+        states: dict[int, StageState] = {}
+        state = StageState()
+        for instruction in df.instructions:
+            in_final = instruction.stage < 0 or instruction.stage in final
+            if instruction.keyword == "FROM":
+                stage = df.stages[instruction.stage]
+                parent = df.stage_named(stage.base)
+                usable = parent is not None and parent.index < stage.index
+                state = states[parent.index].child() if usable and parent is not None else StageState()
+                states[stage.index] = state
+            handler = self._handlers().get(instruction.keyword)
+            if handler is not None:
+                handler(instruction, state, states, in_final)
+        if self.detector is not None and catalog.LITERAL_SECRET in self.enabled:
+            self._literal_secrets()
+        return [issue for issue in self.issues if issue.rule_id in self.enabled]
+
+    def _handlers(self) -> dict[str, Callable[[Instruction, StageState, dict, bool], None]]:
+        return {
+            "ARG": self._declare,
+            "ENV": self._declare,
+            "USER": self._user,
+            "WORKDIR": self._workdir,
+            "RUN": self._run,
+            "COPY": self._copy,
+            "ADD": self._copy,
+        }
+
+    def _report(self, rule_id: str, line: int, title: str, key: str, **extra: object) -> int:
+        self.issues.append(Issue(rule_id, line, title, key, **extra))  # type: ignore[arg-type]
+        return len(self.issues) - 1
+
+    # -- ARG / ENV / USER / WORKDIR ------------------------------------------------------
+
+    def _declare(self, instruction: Instruction, state: StageState, states: dict, in_final: bool) -> None:
+        keyword = instruction.keyword
+        for name, value in assignments(instruction):
+            tainted_value = value is not None and any(
+                f"${var}" in value or f"${{{var}" in value for var in state.secret_vars
+            )
+            if keyword == "ENV" and name == "HOME" and value:
+                state.home = value
+            if looks_secret(name, self.words):
+                if keyword == "ENV" and not value:
+                    continue  # ENV NPM_TOKEN="" clears it
+                severity = None if in_final else Severity.MEDIUM
+                where = "" if in_final else " (builder stage)"
+                given = " with a default" if keyword == "ARG" and value else ""
+                self._report(
+                    catalog.SECRET_NAME,
+                    instruction.line_of(name),
+                    f"{keyword} {name}{given}: a secret in {_KEPT_IN[keyword]}{where}; use"
+                    f" RUN --mount=type=secret,id={name.lower()},env={name}",
+                    f"{keyword} {name}",
+                    severity=severity,
+                )
+            if looks_secret(name, self.words) or tainted_value:
+                state.secret_vars[name] = instruction.line
+                if keyword == "ENV":
+                    state.env_vars.add(name)
+
+    def _user(self, instruction: Instruction, state: StageState, states: dict, in_final: bool) -> None:
+        user = instruction.text.split(":")[0].strip()
+        state.home = "/root" if user in ("", "root", "0") else f"/home/{user}"
+
+    def _workdir(self, instruction: Instruction, state: StageState, states: dict, in_final: bool) -> None:
+        state.workdir = posixpath.normpath(posixpath.join(state.workdir, instruction.text.strip() or "/"))
+
+    # -- RUN: secrets written to files ---------------------------------------------------
+
+    def _run(self, instruction: Instruction, state: StageState, states: dict, in_final: bool) -> None:
+        secret_vars = set(state.secret_vars)
+        secret_paths: list[str] = []
+        ephemeral: list[str] = []
+        for mount in instruction.flag_values("mount"):
+            options = dict(
+                [*item.split("=", 1), ""][:2]
+                for item in mount.split(",")
+                if item  # type: ignore[misc]
+            )
+            kind = options.get("type", "bind")
+            target = options.get("target") or options.get("dst") or options.get("destination") or ""
+            if kind == "secret":
+                if options.get("env"):
+                    secret_vars.add(options["env"])
+                if target or not options.get("env"):
+                    secret_paths.append(target or "/run/secrets/" + options.get("id", ""))
+            if kind in EPHEMERAL_MOUNTS and target:
+                ephemeral.append(self._resolve(target, state))
+        written: dict[str, tuple[int, str]] = {}
+        carried: dict[int, str] = {}  # command -> what secret it carries ("$NPM_TOKEN"), if any
+        for command in commands(_script(instruction)):
+            argv = command.argv
+            names = sorted(command.variables() & secret_vars)
+            carries = f"${names[0]}" if names else ""
+            if not carries and command.mentions(tuple(secret_paths)):
+                carries = "a secret mount's file"
+            if not carries and command.piped_from is not None:
+                carries = carried.get(id(command.piped_from), "")
+            carried[id(command)] = carries
+            for word in command.words:  # X=$TOKEN or export X=$TOKEN: X now carries it
+                match = ASSIGNMENT.fullmatch(word.plain)
+                if match and set(word.expanded_vars) & secret_vars:
+                    secret_vars.add(match.group(1))
+            if argv and argv[0] == "rm":
+                for target in (arg for arg in argv[1:] if not arg.startswith("-")):
+                    gone = self._resolve(target, state)
+                    for path in [p for p in written if _covers(gone, p)]:
+                        del written[path]
+                    for secret in (s for p, s in state.files.items() if _covers(gone, p)):
+                        if secret.deleted_at is None:
+                            secret.deleted_at = instruction.line
+                            self._name_deletion(secret, instruction.line)
+                continue
+            if not carries:
+                continue
+            for target in command.writes() + _config_files(argv, command, secret_paths):
+                path = self._resolve(target, state)
+                if any(_covers(mount, path) for mount in ephemeral):
+                    continue
+                written[path] = (instruction.line_of(target.split("/")[-1] or target), carries)
+        for path, (line, source) in written.items():
+            secret = state.files[path] = SecretFile(line, f"{source} written at line {line}")
+            if in_final:
+                secret.issue = self._report(
+                    catalog.SECRET_IN_FILE,
+                    line,
+                    f"{source} is written to {path}: the layer of this RUN keeps it",
+                    path,
+                )
+
+    def _name_deletion(self, secret: SecretFile, line: int) -> None:
+        """A later ``rm`` hides the file in a new layer; the finding says why that does not help."""
+        if secret.issue is not None:
+            issue = self.issues[secret.issue]
+            title = f"{issue.title}, even though the RUN at line {line} deletes it (in a new layer)"
+            self.issues[secret.issue] = replace(issue, title=title)
+
+    # -- COPY / ADD ----------------------------------------------------------------------
+
+    def _copy(self, instruction: Instruction, state: StageState, states: dict, in_final: bool) -> None:
+        if instruction.heredocs:
+            return  # COPY <<EOF /file: the body is checked for literal secrets
+        args = [arg for arg in instruction.args if arg]
+        if len(args) < 2:
+            return
+        sources, destination = args[:-1], args[-1]
+        origin = instruction.flag("from")
+        if origin is not None:
+            self._copy_from(instruction, origin, sources, destination, state, states, in_final)
+            return
+        flagged: set[str] = set()
+        for source in sources:
+            if instruction.keyword == "ADD" and URL_WITH_CREDENTIALS.match(source):
+                user = URL_WITH_CREDENTIALS.match(source).group(1)  # type: ignore[union-attr]
+                self._report(
+                    catalog.URL_CREDENTIALS,
+                    instruction.line_of("@"),
+                    f"ADD from a URL with credentials ({user.split(':')[0]}:…@): recorded in the history",
+                    "ADD " + re.sub(r"//[^@/]*@", "//", source),
+                )
+                flagged.add(source)
+                continue
+            if "://" in source:
+                continue
+            matched = self._credential_match(source)
+            if matched is not None:
+                flagged.add(source)
+                dest = self._resolve(destination, state)
+                state.files[dest] = SecretFile(
+                    instruction.line, f"{source} copied at line {instruction.line}"
+                )
+                if in_final:
+                    self._report(
+                        catalog.CREDENTIAL_COPY,
+                        instruction.line_of(source),
+                        f"{instruction.keyword} {source} copies a credential file ({matched}) into the image",
+                        f"{instruction.keyword} {source}",
+                    )
+        context_sources = [source for source in sources if source not in flagged and "://" not in source]
+        if context_sources and self.exposures is not None:
+            self._context_copy(instruction, context_sources, destination, state, in_final)
+
+    def _credential_match(self, source: str) -> str | None:
+        """The title of the credential-file rule ``source`` names: by name, by a directory that
+        rule's paths live in (``.aws/``), and by content when the file is in the context."""
+        clean = posixpath.normpath(source.strip()).lstrip("/")
+        inside = self.context_dir is not None and clean != ".." and not clean.startswith("../")
+        local = self.context_dir / clean if inside else None  # type: ignore[operator]
+        if local is not None and any(char in clean for char in "*?["):
+            return None if not local.parent.is_dir() else self._glob_match(local.parent, clean)
+        if clean in WHOLE_CONTEXT or clean == "." or (local is not None and local.is_dir()):
+            # a directory's contents are the context-copy rule's (it honours .dockerignore)
+            under = [rule for rule in self.rules.file_rules if _rule_lives_under(rule, clean)]
+            return under[0].title if under else None
+        named = self.rules.file_rules_named(clean)
+        if not named:
+            named = [rule for rule in self.rules.file_rules if _rule_lives_under(rule, clean)]
+            if (local is not None and local.exists()) or not named:
+                return None
+            return named[0].title
+        if local is not None and local.is_file():
+            data = _head(local)
+            matching = [rule for rule in named if rule.matches(clean, data)]
+            return matching[0].title if matching else None
+        return named[0].title
+
+    def _glob_match(self, directory: Path, pattern: str) -> str | None:
+        for candidate in sorted(directory.iterdir()):
+            if candidate.is_file() and fnmatchcase(candidate.name, posixpath.basename(pattern)):
+                relative = posixpath.join(posixpath.dirname(pattern), candidate.name)
+                for rule in self.rules.file_rules_named(relative):
+                    if rule.matches(relative, _head(candidate)):
+                        return rule.title
+        return None
+
+    def _context_copy(
+        self,
+        instruction: Instruction,
+        sources: list[str],
+        destination: str,
+        state: StageState,
+        in_final: bool,
+    ) -> None:
+        assert self.exposures is not None
+        has_ignore_file, exposed = self.exposures()
+        whole = [source for source in sources if source in WHOLE_CONTEXT]
+        for source in sources:
+            prefix = (
+                "" if source in WHOLE_CONTEXT else posixpath.normpath(source).lstrip("/").rstrip("/") + "/"
+            )
+            sent = [path for path, _ in exposed if path.startswith(prefix)]
+            landing = self._resolve(destination, state)
+            for path in sent:  # now in this stage: a later COPY --from may carry it on
+                where = posixpath.join(landing, path[len(prefix) :])
+                state.files[where] = SecretFile(
+                    instruction.line, f"{path} sent by COPY at line {instruction.line}"
+                )
+            if sent:
+                shown = ", ".join(sent[:3]) + (f" and {len(sent) - 3} more" if len(sent) > 3 else "")
+                self._report(
+                    catalog.CONTEXT_COPY,
+                    instruction.line_of(source),
+                    f"{instruction.keyword} {source} sends {shown}: not excluded by .dockerignore",
+                    f"{instruction.keyword} {source} {','.join(sent)}",
+                    severity=None if in_final else Severity.MEDIUM,
+                )
+            elif source in whole and not has_ignore_file:
+                self._report(
+                    catalog.CONTEXT_COPY,
+                    instruction.line_of(source),
+                    f"{instruction.keyword} {source} with no .dockerignore: the whole context is copied",
+                    f"{instruction.keyword} {source} no-ignore-file",
+                    severity=Severity.MEDIUM,
+                )
+
+    def _copy_from(
+        self,
+        instruction: Instruction,
+        origin: str,
+        sources: list[str],
+        destination: str,
+        state: StageState,
+        states: dict[int, StageState],
+        in_final: bool,
+    ) -> None:
+        stage: Stage | None = self.dockerfile.stage_named(origin)
+        source_files = states[stage.index].files if stage is not None and stage.index in states else {}
+        for source in sources:
+            root = posixpath.normpath(posixpath.join("/", source))
+            hit = next(
+                (
+                    (path, secret)
+                    for path, secret in source_files.items()
+                    if secret.deleted_at is None and _covers(root, path)
+                ),
+                None,
+            )
+            if hit is not None:
+                path, secret = hit
+                relative = posixpath.relpath(path, root) if path != root else posixpath.basename(path)
+                dest = self._resolve(destination, state)
+                landed = posixpath.normpath(posixpath.join(dest, relative)) if path != root else dest
+                state.files[landed] = SecretFile(
+                    instruction.line, f"copied from {origin} at line {instruction.line}"
+                )
+                why = f"{path}: {secret.why} in stage {origin}"
+            else:
+                named = self.rules.file_rules_named(root) or [
+                    rule for rule in self.rules.file_rules if _rule_lives_under(rule, root.lstrip("/"))
+                ]
+                if not named:
+                    continue
+                why = named[0].title
+            if in_final:
+                self._report(
+                    catalog.STAGE_LEAK,
+                    instruction.line_of(source),
+                    f"COPY --from={origin} {source} brings a secret into the final image ({why})",
+                    f"COPY --from={origin} {source}",
+                )
+
+    # -- literal values ------------------------------------------------------------------
+
+    def _literal_secrets(self) -> None:
+        assert self.detector is not None
+        text = "\n".join(self.dockerfile.lines).encode("utf-8", "surrogateescape")
+        url_lines = {issue.line for issue in self.issues if issue.rule_id == catalog.URL_CREDENTIALS}
+        for hit in self.detector.scan_text(text, "Dockerfile"):
+            if hit.rule_id == "url-credentials" and hit.line in url_lines:
+                continue  # the ADD rule says it already
+            self._report(
+                catalog.LITERAL_SECRET,
+                hit.line or 1,
+                f"{hit.title} written in the Dockerfile",
+                f"{hit.rule_id}:{hit.hashed_secret}",
+                severity=hit.severity,
+                hashed_secret=hit.hashed_secret,
+                redacted=hit.redacted,
+                pragma=hit.pragma,
+            )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _resolve(path: str, state: StageState) -> str:
+        path = path.strip("\"'")
+        for home in ("${HOME}", "$HOME", "~"):
+            if path == home or path.startswith(home + "/"):
+                path = state.home + path[len(home) :]
+        return posixpath.normpath(posixpath.join(state.workdir, path))
+
+
+def _script(instruction: Instruction) -> str:
+    """What the shell runs: the heredoc body for ``RUN <<EOF``, else the command line with any
+    heredoc bodies put back under it (as the shell sees ``cat <<EOF > file``)."""
+    if instruction.json_args is not None:
+        args = instruction.json_args
+        if len(args) >= 3 and args[0].rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash") and args[1] == "-c":
+            return args[2]
+        return " ".join(args)
+    text = instruction.text
+    if instruction.heredocs and re.fullmatch(r"<<-?[\"']?\S+?[\"']?(\s+\S*(sh|bash))?", text.strip()):
+        return instruction.heredocs[0].body
+    for heredoc in instruction.heredocs:
+        text += "\n" + heredoc.body + "\n" + heredoc.name
+    return text
+
+
+def _config_files(argv: list[str], command: Command, secret_paths: list[str]) -> list[str]:
+    """Files that well-known tools write their settings (and so the secret) to."""
+    if not argv:
+        return []
+    tool, rest = posixpath.basename(argv[0]), argv[1:]
+    sub = [arg for arg in rest if not arg.startswith("-")]
+    if tool == "git" and sub[:1] == ["config"]:
+        if "--global" in rest:
+            return ["~/.gitconfig"]
+        if "--system" in rest:
+            return ["/etc/gitconfig"]
+        for flag in ("--file", "-f"):
+            if flag in rest and rest.index(flag) + 1 < len(rest):
+                return [rest[rest.index(flag) + 1]]
+        return [".git/config"]
+    if tool == "git" and sub[:1] == ["clone"] and len(sub) >= 2:
+        directory = sub[2] if len(sub) >= 3 else posixpath.basename(sub[1]).removesuffix(".git")
+        return [posixpath.join(directory, ".git/config")]
+    if tool == "git" and sub[:2] in (["remote", "add"], ["remote", "set-url"]):
+        return [".git/config"]
+    if tool in ("npm", "pnpm") and (sub[:2] == ["config", "set"] or sub[:1] == ["set"]):
+        return ["~/.npmrc"]
+    if tool == "yarn" and sub[:2] == ["config", "set"]:
+        return ["~/.yarnrc"]
+    if tool in ("pip", "pip3") and sub[:2] == ["config", "set"]:
+        return ["/etc/pip.conf" if "--global" in rest else "~/.config/pip/pip.conf"]
+    if tool == "poetry" and sub[:1] == ["config"]:
+        return ["~/.config/pypoetry/auth.toml"]
+    if tool == "docker" and sub[:1] == ["login"]:
+        return ["~/.docker/config.json"]
+    if tool == "aws" and sub[:2] == ["configure", "set"]:
+        return ["~/.aws/credentials"]
+    if tool == "bundle" and sub[:1] == ["config"]:
+        return ["~/.bundle/config"]
+    if tool == "composer" and sub[:1] == ["config"]:
+        return ["~/.composer/auth.json" if "--global" in rest or "-g" in rest else "auth.json"]
+    if tool == "sed" and any(arg.startswith("-i") or arg == "--in-place" for arg in rest) and sub:
+        return [sub[-1]]
+    if (
+        tool in ("cp", "install")
+        and len(sub) >= 2
+        and any(prefix and source.startswith(prefix) for source in sub[:-1] for prefix in secret_paths)
+    ):
+        return [sub[-1]]
+    return []
+
+
+def _covers(prefix: str, path: str) -> bool:
+    """``path`` is ``prefix`` or inside it (``/`` covers everything)."""
+    prefix = prefix.rstrip("/") or "/"
+    return path == prefix or prefix == "/" or path.startswith(prefix + "/")
+
+
+def _rule_lives_under(rule: FileRule, directory: str) -> bool:
+    """A directory such as ``.aws`` or ``root/.docker`` that holds files of ``rule`` by path
+    (``.aws/credentials``): copying the directory copies them."""
+    directory = directory.rstrip("/")
+    if not directory:
+        return False
+    return any("/" in pattern and glob_match(directory, pattern.rsplit("/", 1)[0]) for pattern in rule.paths)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(CREDENTIAL_FILE_LIMIT)
+    except OSError:
+        return b""

@@ -1,0 +1,5 @@
+FROM python:3.12-slim
+WORKDIR /app
+COPY . .
+# context-file: app.py
+# expect: dockerfile-context-copy@3

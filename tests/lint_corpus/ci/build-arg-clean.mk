@@ -1,0 +1,3 @@
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg BASE_IMAGE=$(BASE) -t app .
+# expect: none

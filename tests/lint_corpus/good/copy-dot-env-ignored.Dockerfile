@@ -1,0 +1,7 @@
+FROM python:3.12-slim
+WORKDIR /app
+COPY . .
+# context-file: app.py
+# context-file: .env
+# dockerignore: .git **/.env*
+# expect: none

@@ -1,0 +1,4 @@
+FROM node:20-slim
+ENV NPM_TOKEN=""
+RUN npm ci
+# expect: none
