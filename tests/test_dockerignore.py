@@ -392,3 +392,68 @@ def test_unused_patterns_skip_defensive_entries_and_unentered_directories(tmp_pa
     assert [(line.line, line.pattern) for line in unused] == [(3, "*.orig"), (5, "!keep.me")]
     everything = unused_patterns(listing.patterns, listing, defensive=())
     assert [line.pattern for line in everything] == ["*.orig", ".git", "!keep.me", ".env"]
+
+
+def _naive_matches(patterns: list[str], path: str, builder: str, parent: tuple[bool, ...] | None):
+    """The builders' matchers written as Docker writes them: every line tried on every path (the
+    reference the indexed matcher must agree with)."""
+    from hubguard.dockerignore import DockerPattern
+
+    legacy = builder != "buildkit"
+    lines = [DockerPattern(p, legacy=legacy) for p in patterns]
+    matched = False
+    if legacy:
+        parent_dir = path.rpartition("/")[0]
+        parts = parent_dir.split("/") if parent_dir else []
+        for line in lines:
+            if line.exclusion != matched:
+                continue
+            hit = line.matches(path)
+            if not hit and parts and line.components <= len(parts):
+                hit = line.matches("/".join(parts[: line.components]))
+            if hit:
+                matched = not line.exclusion
+        return matched, None
+    state = []
+    for index, line in enumerate(lines):
+        hit = parent is not None and parent[index]
+        if not hit:
+            if line.exclusion != matched:
+                state.append(False)
+                continue
+            hit = line.matches(path) if parent is not None else bool(line.match_file(path))
+        state.append(hit)
+        if hit:
+            matched = not line.exclusion
+    return matched, tuple(state)
+
+
+@pytest.mark.parametrize("builder", ["buildkit", "buildkit-20.10"])
+def test_the_indexed_matcher_agrees_with_trying_every_line(builder: str) -> None:
+    import random
+
+    rng = random.Random(20261130)
+    names = ["a", "b", "ab", "x.y", "a+b", "aab", "*"]
+    pieces = ["a", "b", "ab", "*", "?", "**", "[ab]", "x.y", "a+b", "\\*", "a*b"]
+    for _ in range(400):
+        patterns = []
+        for _ in range(rng.randint(1, 6)):
+            parts = [
+                rng.choice(names)
+                if rng.random() < 0.5
+                else "".join(rng.choice(pieces) for _ in range(rng.randint(1, 2)))
+                for _ in range(rng.randint(1, 3))
+            ]
+            patterns.append(("!" if rng.random() < 0.3 else "") + "/".join(parts))
+        try:
+            matcher = DockerIgnore(patterns, builder)
+        except InputError:
+            continue
+        for _ in range(10):
+            parts = [rng.choice(names) for _ in range(rng.randint(1, 4))]
+            state, naive_state = None, None
+            for depth in range(1, len(parts) + 1):
+                prefix = "/".join(parts[:depth])
+                got, state = matcher.step(prefix, state)
+                want, naive_state = _naive_matches(patterns, prefix, builder, naive_state)
+                assert got == want, (patterns, prefix)

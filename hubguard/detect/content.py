@@ -288,6 +288,11 @@ def _member(
             )
             result.hits.extend(scan_stream(detector, sample, member_path))
     else:
+        if is_archive_name(member_path):
+            result.notes.append(
+                f"{member_path}: archive of {_size(size)} inside an archive not opened "
+                f"(limit {_size(NESTED_ARCHIVE_LIMIT)}); scanned as plain bytes"
+            )
         result.hits.extend(scan_stream(detector, sample, member_path))
     sample.drain()
     if capped.cut:

@@ -29,7 +29,7 @@ class Image:
 
 def layer_refs(config: dict, digests: list[str]) -> list[LayerRef]:
     """Pair each layer with the history step that made it, skipping ``empty_layer`` entries."""
-    steps = [h.get("created_by", "") for h in config.get("history", []) if not h.get("empty_layer")]
+    steps = [h.get("created_by", "") for h in config.get("history") or [] if not h.get("empty_layer")]
     if len(steps) != len(digests):
         steps = [""] * len(digests)
     return [

@@ -129,3 +129,17 @@ def test_a_huge_dotenv_in_a_context_is_streamed(tmp_path):
         out.write(f"\nGITHUB_TOKEN={secret}\n".encode())
     run = run_cli(tmp_path, "context", str(context), "--format", "json")
     check(run, tmp_path, [secret], codes=(1,))
+
+
+def test_a_big_archive_inside_an_archive_is_scanned_as_bytes_with_a_note(tmp_path):
+    secret = token("AKIA{upalnum:16}")
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("big.bin", os.urandom(17 * MIB) + b"\n" + secret.encode() + b"\n")
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("lib/inner.jar", inner.getvalue())
+    run = scan_layer(tmp_path, {"app/x.jar": outer.getvalue()})
+    check(run, tmp_path, [secret], codes=(1,))
+    assert reported(run, secret)  # a stored member's bytes still show the token
+    assert "/app/x.jar!lib/inner.jar: archive of 17.0 MiB inside an archive not opened" in run.stdout

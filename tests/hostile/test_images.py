@@ -393,3 +393,9 @@ def test_an_oci_layout_with_a_blob_symlinked_outside_is_refused(tmp_path):
 
 def _cache_entries(tmp: Path) -> list[bytes]:
     return [gzip.decompress(p.read_bytes()) for p in (tmp / "cache").rglob("*.json.gz")]
+
+
+def test_null_history_config_and_labels_are_accepted(tmp_path):
+    config = {**config_for([GOOD_LAYER]), "history": None, "config": {"Env": None, "Labels": None}}
+    archive = legacy_archive(tmp_path / "nulls.tar", [GOOD_LAYER], config=config)
+    check(scan(tmp_path, f"docker-archive:{archive}"), tmp_path, codes=(0,))
