@@ -184,8 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     push.DOCKER_GLOBAL_FLAGS[:] = docker_flags(options)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    watch_cancellation(os.environ)
-    return cli.main(rest)
+    try:
+        watch_cancellation(os.environ)
+        return cli.main(rest)
+    except KeyboardInterrupt:  # stopped before hubguard's own handler was in place
+        print("hubguard: interrupted", file=sys.stderr)
+        return 130
 
 
 def plugin_directory(*, config_dir: Path | None = None, system: bool = False) -> Path:

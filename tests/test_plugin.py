@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -361,3 +362,56 @@ def test_docker_closing_the_plugin_socket_stops_the_push(
     assert not any("/manifests/" in path for path in handler.requests)
     leftover = subprocess.run(["pgrep", "-f", f"docker push {name}"], capture_output=True, text=True)
     assert leftover.stdout == "", "the docker push hubguard ran is still running"
+
+
+def plugin_socket() -> tuple[socket.socket, str]:
+    """A listener like docker's plugin server: an abstract unix socket named ``@docker_cli_…``."""
+    name = f"@docker_cli_{secrets.token_hex(8)}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind("\0" + name[1:])
+    listener.listen(1)
+    return listener, name
+
+
+@pytest.mark.engine
+def test_socket_closed_as_soon_as_the_plugin_connects_pushes_nothing(
+    docker_config, project, registry, build_image, busybox_image, tagged
+):
+    """docker closing the socket right away (the user cancelled at once) stops hubguard
+    before anything is pushed, whatever it was doing."""
+    name = f"{registry}/public/early-{secrets.token_hex(4)}"
+    image = build_image(f"FROM {busybox_image}\nCOPY a.txt /a.txt\n", {"a.txt": secrets.token_hex(8)})
+    run(["/usr/bin/docker", "tag", image.id, f"{name}:1"])
+    tagged.append(f"{name}:1")
+    listener, address = plugin_socket()
+    plugin = docker_config / "cli-plugins" / EXECUTABLE
+    environment = {**os.environ, "DOCKER_CLI_PLUGIN_SOCKET": address, "DOCKER_CONFIG": str(docker_config)}
+    environment["DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND"] = "/usr/bin/docker"
+    with listener:
+        process = subprocess.Popen(
+            [str(plugin), "hubguard", "push", f"{name}:1"],
+            cwd=project,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        listener.settimeout(60)
+        connection, _ = listener.accept()
+        connection.close()
+        _, stderr = process.communicate(timeout=TIMEOUT)
+
+    assert process.returncode == 130, stderr
+    assert "hubguard: docker asked the plugin to stop" in stderr
+    assert manifest_status(registry, name.split("/", 1)[1], "1") == 404
+
+
+def test_a_socket_that_cannot_be_reached_is_ignored_like_docker_does(docker_config: Path):
+    """An older docker CLI (or a stale variable) must not stop the plugin."""
+    plugin = docker_config / "cli-plugins" / EXECUTABLE
+    environment = {"DOCKER_CLI_PLUGIN_SOCKET": f"@docker_cli_{secrets.token_hex(8)}"}
+
+    result = run([str(plugin), "hubguard", "push", "--help"], env=environment)
+
+    assert result.returncode == 0, result.stderr
+    assert "stop" not in result.stderr
