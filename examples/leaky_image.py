@@ -29,7 +29,6 @@ from pathlib import Path
 
 from hubguard.detect.examples import expand
 
-
 # Fresh fakes each run by default; ``--seed`` makes them (and so the whole archive) reproducible.
 _rng = random.Random(secrets.token_bytes(16))
 
