@@ -17,7 +17,9 @@ from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
 
 if TYPE_CHECKING:
+    from hubguard.detect.rules import RuleSet
     from hubguard.scan import ScanOptions
+    from hubguard.suppress import Suppressions
 
 FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -37,9 +39,35 @@ def _severity(value: str) -> Severity:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+COLOR_CHOICES = {"auto": None, "always": True, "never": False}
+
+
+def add_color_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        choices=tuple(COLOR_CHOICES),
+        default="auto",
+        help="colour the table: auto (default: on a terminal; FORCE_COLOR forces it, NO_COLOR "
+        "turns it off), always, never",
+    )
+
+
 def _add_detection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table", help="report format")
-    parser.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="report format: table (for people; the default), json (docs/report-format.md), "
+        "sarif (code scanning), github (Actions annotations)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the report to FILE (a table at a fixed 100 columns) and print only the summary line",
+    )
+    add_color_option(parser)
     parser.add_argument(
         "--fail-on",
         type=_severity,
@@ -222,14 +250,44 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
 def _run_scan(args: argparse.Namespace) -> int:
     from hubguard.report.progress import LayerProgress
     from hubguard.scan import Scanner
-    from hubguard.suppress import load_suppressions
 
     with LayerProgress() as progress:
         scanner = Scanner(scan_options(args), progress=progress.update)
+        suppressions = load_checked_suppressions(args.baseline, scanner.rules)
         report = scanner.scan(args.targets)
-    load_suppressions(Path.cwd(), args.baseline).apply(report)
-    emit(report, args, scanner.rules.by_id() if args.format == "sarif" else None)
-    return exit_code(report, args.fail_on)
+    apply_suppressions(suppressions, report)
+    emit(report, args, report_rules(args.format, scanner.rules))
+    return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
+
+
+def load_checked_suppressions(baseline: Path | None, rules: RuleSet) -> Suppressions:
+    """``.hubguardignore`` and the baseline, read before the scan so a mistake in them costs
+    no scan; a ``rule:`` entry must name a rule in play (image or build-context rule)."""
+    from hubguard.suppress import load_suppressions
+
+    suppressions = load_suppressions(Path.cwd(), baseline)
+    known = {rule.id for rule in (*rules.token_rules, *rules.file_rules, *rules.plugins)}
+    if any(entry.kind == "rule" and entry.value not in known for entry in suppressions.entries):
+        from hubguard.context import CONTEXT_RULES
+
+        known |= set(CONTEXT_RULES)
+    suppressions.check_rule_ids(known)
+    return suppressions
+
+
+def apply_suppressions(suppressions: Suppressions, report: ScanReport) -> None:
+    suppressions.apply(report)
+    for warning in suppressions.warnings:
+        print(f"hubguard: warning: {warning}", file=sys.stderr)
+
+
+def report_rules(fmt: str, rules: RuleSet, extra: dict | None = None) -> dict | None:
+    """id → rule for the formats that show rule text: SARIF's metadata, the table's advice."""
+    if fmt == "sarif":
+        return {**rules.by_id(), **(extra or {})}
+    if fmt == "table":
+        return {**{plugin.id: plugin for plugin in rules.plugins}, **rules.by_id(), **(extra or {})}
+    return None
 
 
 def _run_baseline(args: argparse.Namespace) -> int:
@@ -242,7 +300,8 @@ def _run_baseline(args: argparse.Namespace) -> int:
     report = scanner.scan(args.targets)
     if report.problems:
         return exit_code(report, Severity.LOW)
-    write_baseline(args.output, baseline_document(report.findings, scanner.rules, previous))
+    targets = [target.name for target in report.targets]
+    write_baseline(args.output, baseline_document(report.findings, scanner.rules, previous, targets))
     print(f"hubguard: wrote {len(report.findings)} findings to {args.output}")
     return EXIT_CLEAN
 
@@ -270,7 +329,6 @@ def _run_context(args: argparse.Namespace) -> int:
     what is sent, and .dockerignore coverage; ``--fix`` first appends the missing lines."""
     from hubguard.context import CONTEXT_RULES, ContextScanner, check_staged
     from hubguard.errors import InputError
-    from hubguard.suppress import load_suppressions
 
     scanner = ContextScanner(
         args.rules,
@@ -278,6 +336,7 @@ def _run_context(args: argparse.Namespace) -> int:
         exhaustive=args.exhaustive,
         coverage_only=args.coverage_only,
     )
+    suppressions = load_checked_suppressions(args.baseline, scanner.rules)
     if args.staged:
         if args.fix or args.dockerfile:
             raise InputError("--staged finds each Dockerfile itself; use --fix and -f without --staged")
@@ -299,9 +358,9 @@ def _run_context(args: argparse.Namespace) -> int:
         else:
             check = scanner.check(context_dir, dockerfile, args.builder)
         report = check.report
-    load_suppressions(Path.cwd(), args.baseline).apply(report)
-    emit(report, args, {**scanner.rules.by_id(), **CONTEXT_RULES} if args.format == "sarif" else None)
-    return exit_code(report, args.fail_on)
+    apply_suppressions(suppressions, report)
+    emit(report, args, report_rules(args.format, scanner.rules, CONTEXT_RULES))
+    return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
 
 
 def _run_install_plugin(args: argparse.Namespace) -> int:
@@ -313,24 +372,35 @@ def _run_install_plugin(args: argparse.Namespace) -> int:
 
 
 def emit(report: ScanReport, args: argparse.Namespace, rules: dict | None) -> None:
-    """Render the report to ``--output`` or stdout."""
+    """Render the report to stdout, or to ``--output`` (then stdout gets the summary line and
+    where the report went, so a person at a terminal still sees the outcome)."""
     from hubguard.report import render
+    from hubguard.report.table import FILE_WIDTH, summary_line
 
-    text = render(report, args.format, rules=rules, color=False if args.output else None)
-    if args.output:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
-    else:
-        sys.stdout.write(text)
+    color = COLOR_CHOICES[getattr(args, "color", "auto")]
+    if not args.output:
+        sys.stdout.write(render(report, args.format, rules=rules, color=color))
         sys.stdout.flush()
+        return
+    text = render(report, args.format, rules=rules, color=bool(color), width=FILE_WIDTH)
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
+    print(summary_line(report).plain)
+    print(f"report written to {args.output}")
 
 
-def exit_code(report: ScanReport, fail_on: Severity) -> int:
+def _table_on_stdout(args: argparse.Namespace) -> bool:
+    return args.format == "table" and not args.output
+
+
+def exit_code(report: ScanReport, fail_on: Severity, problems_shown: bool = False) -> int:
+    """0, 1 or 3; the problems go to stderr unless the report on the terminal already said them."""
     if report.problems:
-        for problem in report.problems:
-            print(f"hubguard: scan incomplete: {problem}", file=sys.stderr)
+        if not problems_shown:
+            for problem in report.problems:
+                print(f"hubguard: scan incomplete: {problem}", file=sys.stderr)
         return EXIT_INCOMPLETE
     if any(f.severity >= fail_on and not f.third_party for f in report.findings):
         return EXIT_FINDINGS
@@ -338,20 +408,32 @@ def exit_code(report: ScanReport, fail_on: Severity) -> int:
 
 
 def _run_rules(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
+    """One rule per line: the id in full (it is what users type), kind, severity, then the title
+    and pack, wrapped under their own column when the line would be wider than the output."""
+    import textwrap
 
     from hubguard.detect.rules import load_rules
+    from hubguard.report.table import output_width
 
     rules = load_rules(args.rules)
-    table = Table("id", "kind", "severity", "title", "pack", box=None)
-    for rule in sorted(rules.token_rules, key=lambda r: r.id):
-        table.add_row(rule.id, "token", rule.severity.label, rule.title, rule.pack)
-    for rule in sorted(rules.file_rules, key=lambda r: r.id):
-        table.add_row(rule.id, "file", rule.severity.label, rule.title, rule.pack)
-    for plugin in rules.plugins:
-        table.add_row(plugin.id, "plugin", plugin.severity.label, plugin.name, "detect-secrets")
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    rows = [
+        (r.id, "token", r.severity.label, f"{r.title} [{r.pack}]")
+        for r in sorted(rules.token_rules, key=lambda r: r.id)
+    ]
+    rows += [
+        (r.id, "file", r.severity.label, f"{r.title} [{r.pack}]")
+        for r in sorted(rules.file_rules, key=lambda r: r.id)
+    ]
+    rows += [(p.id, "plugin", p.severity.label, f"{p.name} [detect-secrets]") for p in rules.plugins]
+    id_width = max(len("id"), *(len(row[0]) for row in rows))
+    indent = id_width + 2 + 6 + 2 + 8 + 2
+    room = max(output_width() - indent, 20)
+    print(f"{'id':<{id_width}}  {'kind':<6}  {'severity':<8}  title [pack]")
+    for rule_id, kind, severity, title in rows:
+        wrapped = textwrap.wrap(title, room) or [""]
+        print(f"{rule_id:<{id_width}}  {kind:<6}  {severity:<8}  {wrapped[0]}")
+        for rest in wrapped[1:]:
+            print(" " * indent + rest)
     return EXIT_CLEAN
 
 

@@ -26,6 +26,7 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "problems": list(report.problems),
         "notes": list(report.notes),
         "third_party_skipped": report.third_party_skipped,
+        "suppressed_by": dict(sorted(report.suppressed_by.items())),
     }
 
 
