@@ -175,3 +175,54 @@ def test_no_secret_value_in_any_output(tmp_path):
         assert token[:12] not in result.stdout, fmt
     report = json.loads(hubguard("scan", f"docker-archive:{archive}", "--format", "json").stdout)
     assert hashlib.sha1(token.encode()).hexdigest() in {f["hashed_secret"] for f in report["findings"]}
+
+
+def test_output_file_prints_the_summary_and_where_the_report_went(leaky_archive, tmp_path):
+    out = tmp_path / "report.txt"
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", "--output", str(out), env={"COLUMNS": "300"})
+    assert result.returncode == 1, result.stderr
+    summary, written = result.stdout.splitlines()
+    assert summary.startswith("24 findings (") and summary.endswith("scan complete")
+    assert written == f"report written to {out}"
+    table = out.read_text()
+    assert "\x1b" not in table
+    assert max(len(line) for line in table.splitlines() if not line.startswith("/")) <= 100
+
+
+def test_color_option_and_force_color(leaky_archive):
+    plain = {"NO_COLOR": "", "FORCE_COLOR": ""}
+    assert "\x1b[" not in hubguard("scan", f"docker-archive:{leaky_archive}", env=plain).stdout
+    assert (
+        "\x1b["
+        in hubguard("scan", f"docker-archive:{leaky_archive}", env={**plain, "FORCE_COLOR": "1"}).stdout
+    )
+    forced = hubguard("scan", f"docker-archive:{leaky_archive}", "--color", "always", env=plain)
+    assert "\x1b[" in forced.stdout
+    never = hubguard("scan", f"docker-archive:{leaky_archive}", "--color", "never", env={"FORCE_COLOR": "1"})
+    assert "\x1b[" not in never.stdout
+    bad = hubguard("scan", f"docker-archive:{leaky_archive}", "--color", "sometimes")
+    assert_one_line_error(bad, 2, "auto", "always", "never")
+
+
+def test_table_at_80_columns_shows_every_path_whole_and_once(leaky_archive):
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", env={"COLUMNS": "80"})
+    lines = result.stdout.splitlines()
+    report = json.loads(hubguard("scan", f"docker-archive:{leaky_archive}", "--format", "json").stdout)
+    for finding in report["findings"]:
+        assert finding["path"] in lines
+    assert lines.count("/app/backup/dump.sql.gz!dump.sql") == 1
+    long_lines = [
+        line for line in lines if len(line) > 80 and line not in {f["path"] for f in report["findings"]}
+    ]
+    assert long_lines == []
+
+
+def test_rules_never_truncates_ids():
+    from hubguard.detect.rules import load_rules
+
+    rules = load_rules([])
+    ids = {rule.id for rule in (*rules.token_rules, *rules.file_rules, *rules.plugins)}
+    result = hubguard("rules", env={"COLUMNS": "40"})
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines()[1:] if not line.startswith(" ")}
+    assert listed == ids
