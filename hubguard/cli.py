@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +51,30 @@ def add_color_option(parser: argparse.ArgumentParser) -> None:
         help="colour the table: auto (default: on a terminal; FORCE_COLOR forces it, NO_COLOR "
         "turns it off), always, never",
     )
+
+
+MAX_JOBS = 256
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
+
+
+def _platform(value: str) -> str:
+    if not _PLATFORM.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8"
+        )
+    return value
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of worker processes from 1 to {MAX_JOBS}"
+        )
+    return jobs
 
 
 def _add_detection_options(parser: argparse.ArgumentParser) -> None:
@@ -104,7 +129,14 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="layer cache directory (default: $HUBGUARD_CACHE_DIR or ~/.cache/hubguard)",
     )
-    parser.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help=f"worker processes, 1 to {MAX_JOBS} (default: one per core)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,7 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="an image in the Docker engine, docker-archive:PATH, or oci:DIR",
     )
-    scan.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    scan.add_argument(
+        "--platform",
+        type=_platform,
+        metavar="OS/ARCH[/VARIANT]",
+        help="the platform to scan (default: the host's, for a multi-platform image); refused when "
+        "the image holds no such platform",
+    )
     scan.add_argument("--all-platforms", action="store_true", help="scan every platform of an index")
     _add_detection_options(scan)
     _add_cache_options(scan)

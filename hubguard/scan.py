@@ -17,6 +17,7 @@ from pathlib import Path
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
+from hubguard.errors import InputError
 from hubguard.model import LayerRef, ScanReport, Target
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.blobs import BlobRef
@@ -125,6 +126,8 @@ class Scanner:
             with open_images(
                 spec, platform=self.options.platform, all_platforms=self.options.all_platforms
             ) as images:
+                if self.options.platform and not self.options.all_platforms:
+                    _require_platform(spec, images, self.options.platform)
                 for image in images:
                     self.scan_image(image, report)
         return report
@@ -302,3 +305,11 @@ def _state(
         if state:
             return state, refs[later]
     return "present", None
+
+
+def _require_platform(spec: str, images: list[Image], wanted: str) -> None:
+    """``--platform`` on an archive holding other platforms only is refused, not ignored:
+    scanning amd64 when arm64 was asked for would vouch for an image nobody looked at."""
+    present = sorted({image.platform for image in images if image.platform})
+    if present and not any(found.split("/")[:2] == wanted.split("/")[:2] for found in present):
+        raise InputError(f"{spec}: no {wanted} image (platforms present: {', '.join(present)})")

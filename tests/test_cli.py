@@ -226,3 +226,24 @@ def test_rules_never_truncates_ids():
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.splitlines()[1:] if not line.startswith(" ")}
     assert listed == ids
+
+
+def test_platform_absent_from_the_archive_is_refused_listing_what_is_there(leaky_archive):
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", "--platform", "linux/arm64")
+    assert_one_line_error(result, 2, "no linux/arm64 image", "platforms present: linux/amd64")
+    assert hubguard("scan", f"docker-archive:{leaky_archive}", "--platform", "linux/amd64").returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--jobs", "0", ("--jobs", "1 to 256")),
+        ("--jobs", "-3", ("--jobs", "1 to 256")),
+        ("--jobs", "100000", ("--jobs", "1 to 256")),
+        ("--jobs", "many", ("--jobs", "1 to 256")),
+        ("--platform", "arm64", ("--platform", "OS/ARCH")),
+    ],
+)
+def test_out_of_range_options_are_one_line(leaky_archive, option, value, words):
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", option, value)
+    assert_one_line_error(result, 2, *words)
