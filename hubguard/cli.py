@@ -18,6 +18,7 @@ from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
 
 if TYPE_CHECKING:
+    from hubguard.context import FixResult
     from hubguard.detect.rules import RuleSet
     from hubguard.scan import ScanOptions
     from hubguard.suppress import Suppressions
@@ -390,15 +391,43 @@ def _run_context(args: argparse.Namespace) -> int:
             dockerfile = os.path.abspath(args.dockerfile)
         if args.fix:
             fixed = scanner.fix(context_dir, dockerfile, args.builder)
-            added = ", ".join(fixed.added) if fixed.added else "nothing to add"
-            print(f"hubguard: {os.path.relpath(fixed.path)}: {added}", file=sys.stderr)
+            print(f"hubguard: {fix_summary(fixed)}", file=sys.stderr)
             check = fixed.check
         else:
             check = scanner.check(context_dir, dockerfile, args.builder)
         report = check.report
+        if args.format in ("github", "sarif"):
+            _paths_from_here(report, context_dir)
     apply_suppressions(suppressions, report)
     emit(report, args, report_rules(args.format, scanner.rules, CONTEXT_RULES))
     return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
+
+
+def fix_summary(fixed: FixResult) -> str:
+    """What ``--fix`` did, in one line: ``added 1 line to ctx/.dockerignore: **/.env*``."""
+    where = os.path.relpath(fixed.path)
+    lines = f"{len(fixed.added)} line{'s' * (len(fixed.added) != 1)}"
+    if fixed.created:
+        return f"created {where} with {lines}: {', '.join(fixed.added)}"
+    if fixed.added:
+        return f"added {lines} to {where}: {', '.join(fixed.added)}"
+    return f"{where} already leaves out every sensitive file; nothing added"
+
+
+def _paths_from_here(report: ScanReport, context_dir: Path) -> None:
+    """GitHub annotations and SARIF locations name repository files: a context's paths
+    (relative to it in the report) become relative to the current directory. Fingerprints stay."""
+    from dataclasses import replace
+
+    prefix = Path(os.path.relpath(context_dir)).as_posix()
+    if prefix == "." or prefix.startswith("../"):  # a context outside here keeps its own paths
+        return
+    report.findings = [
+        replace(finding, path=f"{prefix}/{finding.path}")
+        if finding.source in ("context", "dockerignore")
+        else finding
+        for finding in report.findings
+    ]
 
 
 def _run_install_plugin(args: argparse.Namespace) -> int:

@@ -137,6 +137,7 @@ class FixResult:
     path: Path
     added: list[str]
     check: ContextCheck
+    created: bool = False  # there was no ignore file: --fix wrote a new one
 
 
 @dataclass
@@ -186,7 +187,11 @@ class ContextScanner:
         ``prefix`` goes before every path the report shows (pre-commit shows repository paths)."""
         listing = walk_context(context_dir, dockerfile, builder)
         target = Target("context", name or str(context_dir))
-        report = ScanReport(targets=[target], problems=[prefix + problem for problem in listing.problems])
+        report = ScanReport(
+            targets=[target],
+            problems=[prefix + problem for problem in listing.problems],
+            notes=[prefix + note for note in listing.notes],
+        )
         check = ContextCheck(listing, report, prefix=prefix)
         build_files = {listing.dockerfile, listing.ignore_file}
         todo = []
@@ -291,12 +296,13 @@ class ContextScanner:
         plan = plan_fix(check)
         if not plan.lines:
             return FixResult(path, [], check)
+        created = not path.exists()
         _append_lines(path, ([FIX_HEADER] if plan.needs_header else []) + plan.lines)
         after = self.check(context_dir, dockerfile, builder)
         if after.exposures:
             left = ", ".join(printable_path(exposure.path) for exposure in after.exposures)
             raise ScanIncomplete(f"{path}: still sends {left} after the fix (please report this)")
-        return FixResult(path, plan.lines, after)
+        return FixResult(path, plan.lines, after, created)
 
 
 _WORKER_SCANNER: ContextScanner | None = None
@@ -406,11 +412,14 @@ def _coverage_findings(check: ContextCheck) -> None:
     plan = plan_fix(check)
     report, target = check.report, check.report.targets[0].name
     ignore_file = check.prefix + check.ignore_target
+    missing = check.listing.ignore_file is None
     for exposure in check.exposures:
         line, shown = (
             printable_path(plan.covering[exposure.path]),
             check.prefix + printable_path(exposure.path),
         )
+        # No ignore file: no line number in a file that does not exist. The preview is the sent
+        # file's own (its secret findings carry theirs), so a coverage finding shows none.
         report.findings.append(
             Finding(
                 rule_id=COVERAGE_RULE,
@@ -418,9 +427,9 @@ def _coverage_findings(check: ContextCheck) -> None:
                 severity=exposure.severity,
                 source="dockerignore",
                 path=ignore_file,
-                line=plan.landing_line[exposure.path],
+                line=None if missing else plan.landing_line[exposure.path],
                 hashed_secret=exposure.hashed_secret,
-                redacted=exposure.redacted,
+                redacted="",
                 target=target,
                 third_party=exposure.third_party,
                 fingerprint=fingerprint(COVERAGE_RULE, exposure.hashed_secret, shown),

@@ -82,5 +82,8 @@ def describe(finding: Finding) -> str:
     lines.append(f"state: {state_phrase(finding)}")
     if finding.state != "present":
         lines.append("a later layer hides it, but the layer that added it still ships it")
-    lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
+    if finding.redacted:
+        lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
+    elif finding.hashed_secret:
+        lines.append(f"sha1 of the file: {finding.hashed_secret}")
     return "\n".join(lines)

@@ -38,7 +38,7 @@ DEFAULT_WIDTH = 100
 # ``--output FILE``: the same file whatever terminal wrote it.
 FILE_WIDTH = 100
 MIN_WIDTH = 40
-LABEL_WIDTH = 12  # "  severity  "
+LABEL_WIDTH = 14  # "  fingerprint "
 HIDDEN_ADVICE = (
     "a later layer hides it, but layer {index} still ships it to anyone who pulls the image: "
     "rebuild without it (a multi-stage build, or a build secret mount), then rotate it"
@@ -165,11 +165,14 @@ def finding_block(finding: Finding, remediation: str, width: int) -> list[Text]:
     if finding.layer is not None:
         room = width - LABEL_WIDTH - len(f"{finding.layer.index} {short_digest(finding.layer.digest)} ")
         field("layer", layer_label(finding.layer, max(room, 20)).removeprefix("layer "))
-    state = state_phrase(finding)
-    if finding.third_party:
-        state += ", third-party code (reported, does not fail the scan)"
-    field("state", state, "bold" if finding.state != "present" else "")
-    field("preview", f"{printable(finding.redacted)}  fingerprint {finding.fingerprint[:12]}")
+    if finding.source != "dockerignore":  # a coverage finding is about the ignore file, not a state
+        state = state_phrase(finding)
+        if finding.third_party:
+            state += ", third-party code (reported, does not fail the scan)"
+        field("state", state, "bold" if finding.state != "present" else "")
+    if finding.redacted:
+        field("preview", printable(finding.redacted))
+    field("fingerprint", finding.fingerprint[:12])
     if finding.state != "present" and finding.layer is not None:
         field("next", HIDDEN_ADVICE.format(index=finding.layer.index))
         if remediation:
