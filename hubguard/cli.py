@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,88 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+RULES_HELP = "also load every *.toml rule pack in DIR (repeatable; a rule with a built-in id replaces it)"
+CACHE_DIR_DEFAULT = "$HUBGUARD_CACHE_DIR, else $XDG_CACHE_HOME/hubguard, else ~/.cache/hubguard"
+_SCAN_EXITS = """exit codes:
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on
+  2  usage or input error (bad option, unreadable input, no Docker engine, bad config), one line
+  3  the scan could not complete: nothing from it may be trusted"""
+# Per command: (description, epilog: exit codes and an example). %(prog)s is the command as
+# called, so `docker hubguard scan --help` shows `docker hubguard scan`.
+COMMAND_HELP = {
+    "scan": (
+        "Scan images for secrets: every layer (deleted and overwritten files too), the config "
+        "(Env, Labels) and the history.",
+        f"""{_SCAN_EXITS}
+
+examples:
+  %(prog)s myname/app:1
+  %(prog)s docker-archive:leaky.tar --format sarif --output hubguard.sarif""",
+    ),
+    "context": (
+        "Scan what docker build would send (the build context, honouring .dockerignore exactly) "
+        "and check that .dockerignore leaves out credential files.",
+        f"""{_SCAN_EXITS}
+
+example:
+  %(prog)s . --fix""",
+    ),
+    "baseline": (
+        "Write a detect-secrets baseline of the findings: later scans from this directory "
+        "suppress them, so only new secrets fail.",
+        """exit codes:
+  0  baseline written
+  2  usage or input error, one line
+  3  the scan could not complete: nothing written
+
+example:
+  %(prog)s myname/app:1            # writes .secrets.baseline""",
+    ),
+    "rules": (
+        "List the rules in play: id (as .hubguardignore's rule: entries take it), kind, "
+        "severity, title and pack.",
+        """exit codes:
+  0  listed
+  2  a rule pack is invalid, one line
+
+example:
+  %(prog)s --rules ./my-rules""",
+    ),
+    "push": (
+        "Scan an image, decide from the repository's visibility, then docker push it, or refuse "
+        "when it would leak a secret to a public (or unknown) repository.",
+        """exit codes:
+  0  pushed
+  1  refused: findings, and the repository is public or unknown
+  2  usage or input error, one line
+  3  the scan or the push could not complete: nothing pushed
+
+example:
+  %(prog)s myname/app:1""",
+    ),
+    "install-plugin": (
+        "Link the docker CLI plugin into cli-plugins/, so `docker hubguard …` works.",
+        """exit codes:
+  0  installed
+  2  the plugin directory cannot be written, one line
+
+example:
+  %(prog)s && docker hubguard push myname/app:1""",
+    ),
+    "cache": (
+        f"Show or empty the layer cache ({CACHE_DIR_DEFAULT}). It holds hashes and redacted "
+        "previews, never a secret value.",
+        """exit codes:
+  0  done
+  2  usage error, one line
+
+example:
+  %(prog)s clear""",
+    ),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,11 +182,10 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         type=_severity,
         default=Severity.LOW,
         metavar="SEVERITY",
-        help="exit 1 when a finding is at or above this severity (default: low, i.e. any)",
+        help="exit 1 when a finding is at or above SEVERITY: critical, high, medium or low "
+        "(default: low, i.e. any finding fails)",
     )
-    parser.add_argument(
-        "--rules", type=Path, action="append", default=[], metavar="DIR", help="add a rule pack dir"
-    )
+    parser.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     parser.add_argument(
         "--exhaustive",
         action="store_true",
@@ -128,7 +210,8 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        help="layer cache directory (default: $HUBGUARD_CACHE_DIR or ~/.cache/hubguard)",
+        metavar="DIR",
+        help=f"layer cache directory (default: {CACHE_DIR_DEFAULT})",
     )
     parser.add_argument(
         "--jobs",
@@ -140,8 +223,14 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hubguard", description="Stop secrets before docker push.")
+def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
+    """``prog`` is how the user called us: ``docker hubguard`` through the CLI plugin."""
+    parser = _Parser(
+        prog=prog,
+        description="Stop secrets before docker push: scan images and build contexts, push only "
+        "what does not leak.",
+        epilog=f"Run '{prog} COMMAND --help' for a command's options, exit codes and an example.",
+    )
     parser.add_argument("--version", action="version", version=f"hubguard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -166,13 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     baseline = commands.add_parser("baseline", help="write a detect-secrets baseline of the findings")
     baseline.add_argument("targets", nargs="+", metavar="IMAGE", help="images, as for scan")
-    baseline.add_argument("--output", "-o", type=Path, default=Path(".secrets.baseline"), metavar="PATH")
+    baseline.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path(".secrets.baseline"),
+        metavar="PATH",
+        help="the baseline to write (default: .secrets.baseline in the current directory, where "
+        "scan and context find it)",
+    )
     baseline.add_argument("--update", action="store_true", help="keep the entries already in --output")
-    baseline.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    baseline.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     baseline.set_defaults(run=_run_baseline)
 
     rules = commands.add_parser("rules", help="list the rules in play")
-    rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     rules.set_defaults(run=_run_rules)
 
     push = commands.add_parser("push", help="scan an image, then docker push it unless it leaks")
@@ -185,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     push.add_argument("--format", choices=FORMATS, default="table", help="format of the findings shown")
     push.add_argument("--output", "-o", type=Path, help="write the findings to this file")
-    push.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    push.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     push.add_argument("--exhaustive", action="store_true", help="as for scan")
     push.add_argument("--include-third-party", action="store_true", help="as for scan (warns, never blocks)")
     push.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
@@ -204,8 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     install_plugin.set_defaults(run=_run_install_plugin)
 
     cache = commands.add_parser("cache", help="manage the layer cache")
-    cache.add_argument("action", choices=["clear", "dir"])
-    cache.add_argument("--cache-dir", type=Path)
+    cache.add_argument(
+        "action", choices=["clear", "dir"], help="dir: print the cache directory; clear: empty it"
+    )
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"(default: {CACHE_DIR_DEFAULT})")
     cache.set_defaults(run=_run_cache)
 
     context = commands.add_parser(
@@ -245,11 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="pre-commit mode: check the build contexts that the given (or git's staged) files land in",
     )
     context.set_defaults(run=_run_context)
+    for name, command in commands.choices.items():
+        description, command.epilog = COMMAND_HELP[name]
+        command.description = textwrap.fill(description, 78)
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "hubguard") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         return args.run(args)
     except HubguardError as exc:

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"hubguard: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    return cli.main(rest)
+    return cli.main(rest, prog="docker hubguard")
 
 
 def install_plugin(docker_config_dir: Path | None = None) -> Path:

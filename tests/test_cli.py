@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,3 +248,41 @@ def test_platform_absent_from_the_archive_is_refused_listing_what_is_there(leaky
 def test_out_of_range_options_are_one_line(leaky_archive, option, value, words):
     result = hubguard("scan", f"docker-archive:{leaky_archive}", option, value)
     assert_one_line_error(result, 2, *words)
+
+
+SUBCOMMANDS = ("scan", "context", "baseline", "rules", "push", "install-plugin", "cache")
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_help_has_description_exit_codes_and_an_example(command):
+    result = hubguard(command, "--help", env={"COLUMNS": "80"})
+    assert result.returncode == 0
+    text = result.stdout
+    usage, description = text.split("\n\n")[:2]
+    assert usage.startswith(f"usage: hubguard {command}")
+    assert len(description.split()) >= 8, description  # says what the command is for
+    assert "exit codes:\n  0  " in text
+    assert re.search(rf"\nexamples?:\n  hubguard {command} \S", text)
+    options = text.split("options:", 1)[1].split("exit codes:")[0]
+    for option in re.findall(r"^  (--[a-z-]+)", options, flags=re.M):
+        block = options.split(option, 1)[1].split("\n  -", 1)[0]
+        assert len(block.split()) >= 2, f"{command} {option} has no help"
+
+
+def test_help_names_allowed_values_and_defaults():
+    scan = hubguard("scan", "--help", env={"COLUMNS": "200"}).stdout
+    assert "critical, high, medium or low (default: low" in scan
+    assert "$XDG_CACHE_HOME/hubguard" in scan and "{auto,always,never}" in scan
+    baseline = hubguard("baseline", "--help", env={"COLUMNS": "200"}).stdout
+    assert "default: .secrets.baseline" in baseline
+
+
+def test_docker_hubguard_help_says_docker_hubguard():
+    plugin = [sys.executable, "-m", "hubguard.plugin", "hubguard"]
+    for args in ([], ["scan"], ["push"]):
+        result = subprocess.run([*plugin, *args, "--help"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"usage: docker hubguard {' '.join(args)}".rstrip())
+        assert "usage: hubguard" not in result.stdout
+    scan_help = subprocess.run([*plugin, "scan", "--help"], capture_output=True, text=True).stdout
+    assert "  docker hubguard scan myname/app:1" in scan_help
