@@ -222,6 +222,7 @@ def test_malformed_ignore_file_fails_the_scan_with_one_line(project):
     assert ".hubguardignore:2:" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.repo_files
 def test_baseline_round_trip_through_detect_secrets(project):
     _, before = scan_json(project)
     written = hubguard(project, "baseline", "docker-archive:leaky.tar")
@@ -247,6 +248,16 @@ def test_baseline_round_trip_through_detect_secrets(project):
     assert audit.returncode == 0, audit.stderr
     unknown = sum(plugin["stats"]["raw"]["unknown"] for plugin in json.loads(audit.stdout).values())
     assert unknown == len(expected)
+    # What docs/suppressions.md says does not work: --report opens each in-image path on disk.
+    report = subprocess.run(
+        ["detect-secrets", "audit", "--report", ".secrets.baseline"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert report.returncode != 0 and "/app/" in report.stderr
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "suppressions.md").read_text()
+    assert "`detect-secrets audit --stats` read it" in docs and "those two commands fail on it" in docs
 
     # The baseline now suppresses everything it lists, so the same image passes.
     code, after = scan_json(project)
