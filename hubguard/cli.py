@@ -19,7 +19,7 @@ from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
 
 if TYPE_CHECKING:
-    from hubguard.context import FixResult
+    from hubguard.context import ContextScanner, FixResult
     from hubguard.detect.rules import RuleSet
     from hubguard.scan import ScanOptions
     from hubguard.suppress import Suppressions
@@ -390,10 +390,10 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
-    from hubguard.report.progress import LayerProgress
+    from hubguard.report.progress import ByteProgress
     from hubguard.scan import Scanner
 
-    with LayerProgress() as progress:
+    with ByteProgress("scanning layers") as progress:
         scanner = Scanner(scan_options(args), progress=progress.update)
         suppressions = load_checked_suppressions(args.baseline, scanner.rules)
         report = scanner.scan(args.targets)
@@ -434,12 +434,15 @@ def report_rules(fmt: str, rules: RuleSet, extra: dict | None = None) -> dict | 
 
 def _run_baseline(args: argparse.Namespace) -> int:
     """Record today's findings so later scans pass until a new secret appears (exit 3 if incomplete)."""
+    from hubguard.report.progress import ByteProgress
     from hubguard.scan import Scanner, ScanOptions
     from hubguard.suppress import baseline_document, read_baseline, write_baseline
 
     previous = read_baseline(args.output) if args.update else None
-    scanner = Scanner(ScanOptions(rules_dirs=args.rules))
-    report = scanner.scan(args.targets)
+    with ByteProgress("scanning layers") as progress:
+        report = (scanner := Scanner(ScanOptions(rules_dirs=args.rules), progress=progress.update)).scan(
+            args.targets
+        )
     if report.problems:
         return exit_code(report, Severity.LOW)
     targets = [target.name for target in report.targets]
@@ -469,8 +472,8 @@ def _run_push(args: argparse.Namespace) -> int:
 def _run_context(args: argparse.Namespace) -> int:
     """One build context (or, with --staged, each context the changed files land in): secrets in
     what is sent, and .dockerignore coverage; ``--fix`` first appends the missing lines."""
-    from hubguard.context import CONTEXT_RULES, ContextScanner, check_staged
-    from hubguard.errors import InputError
+    from hubguard.context import CONTEXT_RULES, ContextScanner
+    from hubguard.report.progress import ByteProgress
 
     scanner = ContextScanner(
         args.rules,
@@ -479,6 +482,19 @@ def _run_context(args: argparse.Namespace) -> int:
         coverage_only=args.coverage_only,
     )
     suppressions = load_checked_suppressions(args.baseline, scanner.rules)
+    with ByteProgress("reading the build context") as progress:
+        if progress.on_terminal():
+            scanner.progress = progress.update
+        report = _context_report(scanner, args)
+    apply_suppressions(suppressions, report)
+    emit(report, args, report_rules(args.format, scanner.rules, CONTEXT_RULES))
+    return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
+
+
+def _context_report(scanner: ContextScanner, args: argparse.Namespace) -> ScanReport:
+    from hubguard.context import check_staged
+    from hubguard.errors import InputError
+
     if args.staged:
         if args.fix or args.dockerfile:
             raise InputError("--staged finds each Dockerfile itself; use --fix and -f without --staged")
@@ -501,9 +517,7 @@ def _run_context(args: argparse.Namespace) -> int:
         report = check.report
         if args.format in ("github", "sarif"):
             _paths_from_here(report, context_dir)
-    apply_suppressions(suppressions, report)
-    emit(report, args, report_rules(args.format, scanner.rules, CONTEXT_RULES))
-    return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
+    return report
 
 
 def fix_summary(fixed: FixResult) -> str:

@@ -28,7 +28,7 @@ import hashlib
 import io
 import os
 import subprocess
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import repeat
@@ -165,6 +165,9 @@ class ContextScanner:
         self.exhaustive = exhaustive
         self.include_third_party = include_third_party
         self.coverage_only = coverage_only
+        # ``progress(done_bytes, total_bytes)`` as sent files are read; set by a caller that
+        # shows it (the sizes cost a stat per file, so only then).
+        self.progress: Callable[[int, int], None] | None = None
 
     @cached_property
     def detector(self) -> Detector:
@@ -221,11 +224,24 @@ class ContextScanner:
         """In order; in forked worker processes (one per core) when there are many files."""
         jobs = len(os.sched_getaffinity(0))
         if jobs < 2 or len(paths) < PARALLEL_MIN_FILES:
-            return [self.scan_file(root, path) for path in paths]
+            return self._counted(root, paths, (self.scan_file(root, path) for path in paths))
         global _WORKER_SCANNER
         _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
         with forked_pool(jobs) as pool:
-            return list(pool.map(_scan_file_in_worker, repeat(root), paths, chunksize=PARALLEL_CHUNK))
+            outcomes = pool.map(_scan_file_in_worker, repeat(root), paths, chunksize=PARALLEL_CHUNK)
+            return self._counted(root, paths, outcomes)
+
+    def _counted(self, root: Path, paths: list[str], outcomes: Iterable[FileOutcome]) -> list[FileOutcome]:
+        """Collect ``outcomes`` (one per path, in order), telling ``progress`` the bytes read."""
+        if self.progress is None:
+            return list(outcomes)
+        sizes = [_size(root / path) for path in paths]
+        total, done, collected = sum(sizes), 0, []
+        for size, outcome in zip(sizes, outcomes, strict=True):
+            collected.append(outcome)
+            done += size
+            self.progress(done, total)
+        return collected
 
     def scan_file(self, root: Path, path: str) -> FileOutcome:
         """Secrets in one sent file, and whether it is sensitive (an exposure if it is sent)."""
@@ -311,6 +327,13 @@ _WORKER_SCANNER: ContextScanner | None = None
 def _scan_file_in_worker(root: Path, path: str) -> FileOutcome:
     assert _WORKER_SCANNER is not None  # set by the parent before forking
     return _WORKER_SCANNER.scan_file(root, path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
 
 
 def _append_lines(path: Path, lines: list[str]) -> None:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
@@ -95,7 +95,8 @@ class Scanner:
     """Rules and detectors are built on first use: a fully cached scan needs neither."""
 
     def __init__(self, options: ScanOptions, progress: Callable[[int, int], None] | None = None) -> None:
-        """``progress(done, total)`` is told as each layer of an image is scanned."""
+        """``progress(done_bytes, total_bytes)`` is told as an image's layers are read (layer
+        blob bytes; within a layer scanned in this process, as its stream advances)."""
         self.options = options
         self.progress = progress or (lambda done, total: None)
         salt = "|".join(
@@ -209,24 +210,33 @@ class Scanner:
                 todo.append(position)
         todo.sort(key=lambda position: layers[position][1].size, reverse=True)
         jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
+        total = sum(blob.size for _, blob in layers)
+        done = total - sum(layers[p][1].size for p in todo)  # cached layers count as read
         if jobs > 1 and sum(layers[p][1].size for p in todo) > PARALLEL_MIN_BYTES:
             global _WORKER_SCANNER
             _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
             with forked_pool(jobs) as pool:
                 futures = {pool.submit(_scan_blob_in_worker, layers[p][1], layers[p][0]): p for p in todo}
-                for done, future in enumerate(as_completed(futures), start=len(layers) - len(todo) + 1):
+                for future in as_completed(futures):
                     results[futures[future]] = future.result()
-                    self.progress(done, len(layers))
+                    done += layers[futures[future]][1].size
+                    self.progress(done, total)
         else:
-            for done, position in enumerate(todo, start=len(layers) - len(todo) + 1):
-                results[position] = self.scan_blob(layers[position][1], layers[position][0])
-                self.progress(done, len(layers))
+            for position in todo:
+                read = partial(self._read_progress, done, total)
+                results[position] = self.scan_blob(layers[position][1], layers[position][0], read)
+                done += layers[position][1].size
+                self.progress(done, total)
         if self.cache is not None:
             for position in todo:
                 self.cache.put("layer", layers[position][0], results[position].to_json())  # type: ignore[union-attr]
         return results  # type: ignore[return-value]
 
-    def scan_blob(self, blob: BlobRef, label: str) -> LayerScan:
+    def _read_progress(self, before: int, total: int, read: int) -> None:
+        self.progress(before + read, total)
+
+    def scan_blob(self, blob: BlobRef, label: str, read: Callable[[int], None] | None = None) -> LayerScan:
+        """One layer; ``read(bytes)`` is told how far into the blob the scan is, file by file."""
         from hubguard.detect.content import inspect_file
 
         index = LayerIndex()
@@ -243,6 +253,8 @@ class Scanner:
                 result = inspect_file(self.detector, path, size, reader)
                 hits.extend(result.hits)
                 notes.extend(result.notes)
+                if read is not None:
+                    read(stream.tell())
         return LayerScan(index, hits, notes, skipped)
 
     def scan_config(self, config: dict) -> list[tuple[Hit, str]]:
