@@ -480,18 +480,15 @@ def test_table_one_block_per_finding_path_first_then_fields() -> None:
     text = render(sample_report(("layer sha256:ab: truncated",)), "table", color=False, rules=RULES, width=80)
     assert text.count("/app/.env\n") == 1  # no second rendering (a tree) of the same finding
     block = text[text.index("/app/.env\n") :].split("\n\n")[0].splitlines()
-    assert block[:8] == [
+    assert block[:5] == [
         "/app/.env",
-        "  rule        github-pat (GitHub personal access token)",
-        "  severity    critical",
-        "  line        3",
-        f"  layer       1 sha256:111111111111 {COPY_ENV.created_by}",
-        "  state       deleted by layer 2 sha256:222222222222",
-        "  preview     ghp_…",
-        f"  fingerprint {sample_report().findings[1].fingerprint[:12]}",
+        "  critical  github-pat (GitHub personal access token)",
+        f"  where     line 3 · layer 1 sha256:111111111111 {COPY_ENV.created_by}",
+        "  state     deleted by layer 2 sha256:222222222222",
+        f"  found     ghp_… · fingerprint {sample_report().findings[1].fingerprint[:12]}",
     ]
-    advice = " ".join(" ".join(block[8:]).split())
-    assert advice.startswith("next a later layer hides it, but layer 1 still ships it")
+    advice = " ".join(" ".join(block[5:]).split())
+    assert advice.startswith("next A later layer hides it, but layer 1 still ships it")
     assert "A classic GitHub token: full access to the owner's repositories." in advice
     assert f"image {IMAGE} (sha256:ffffffffffff) linux/amd64: 3 findings" in text
     assert "build context .: 1 finding" in text and "\ndeploy/prod,eu:1.env\n" in text
@@ -513,7 +510,7 @@ def test_table_at_80_columns_keeps_long_paths_whole_and_wraps_the_rest() -> None
     lines = render(report, "table", color=False, rules=RULES, width=80).splitlines()
     assert path in lines  # whole, on its own line, even beyond 80 columns
     assert all(len(line) <= 80 for line in lines if line != path and not line.startswith("1 finding"))
-    assert any("RUN " + "x" * 30 in line and line.endswith("…") for line in lines)
+    assert any("RUN " + "x" * 20 in line and line.endswith("…") for line in lines)
 
 
 def test_table_remediation_comes_from_the_built_in_rules_when_none_are_given() -> None:

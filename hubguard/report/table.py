@@ -38,10 +38,10 @@ DEFAULT_WIDTH = 100
 # ``--output FILE``: the same file whatever terminal wrote it.
 FILE_WIDTH = 100
 MIN_WIDTH = 40
-LABEL_WIDTH = 14  # "  fingerprint "
+LABEL_WIDTH = 12  # "  critical  "
 HIDDEN_ADVICE = (
-    "a later layer hides it, but layer {index} still ships it to anyone who pulls the image: "
-    "rebuild without it (a multi-stage build, or a build secret mount), then rotate it"
+    "A later layer hides it, but layer {index} still ships it to anyone who pulls the image: "
+    "rebuild without it (a multi-stage build, or a build secret mount), and rotate it."
 )
 
 
@@ -150,34 +150,40 @@ def _blocks(
 
 
 def finding_block(finding: Finding, remediation: str, width: int) -> list[Text]:
-    """Path first, in full; then rule, severity, line, layer, state, preview and what to do."""
+    """Path first, in full; then severity and rule, where (line, layer), state, what was found
+    (preview and fingerprint) and what to do next, one labelled field per line."""
     lines = [Text(printable(finding.path), style="bold blue")]
 
-    def field(label: str, value: str, style: str = "") -> None:
+    def field(label: str, value: str, style: str = "", label_style: str = "") -> None:
         wrapped = textwrap.wrap(value, max(width - LABEL_WIDTH, 20), break_on_hyphens=False) or [""]
-        lines.append(Text.assemble(f"  {label:<{LABEL_WIDTH - 2}}", (wrapped[0], style)))
+        lines.append(Text.assemble("  ", (f"{label:<{LABEL_WIDTH - 2}}", label_style), (wrapped[0], style)))
         lines.extend(Text(" " * LABEL_WIDTH + rest, style=style) for rest in wrapped[1:])
 
-    field("rule", f"{printable(finding.rule_id)} ({printable(finding.title)})")
-    field("severity", finding.severity.label, SEVERITY_STYLE[finding.severity])
-    if finding.line is not None:
-        field("line", str(finding.line))
+    severity = finding.severity
+    field(
+        severity.label,
+        f"{printable(finding.rule_id)} ({printable(finding.title)})",
+        "",
+        SEVERITY_STYLE[severity],
+    )
+    where = [f"line {finding.line}"] if finding.line is not None else []
     if finding.layer is not None:
-        room = width - LABEL_WIDTH - len(f"{finding.layer.index} {short_digest(finding.layer.digest)} ")
-        field("layer", layer_label(finding.layer, max(room, 20)).removeprefix("layer "))
+        used = len(" · ".join([*where, ""])) + len(
+            f"{finding.layer.index} {short_digest(finding.layer.digest)} "
+        )
+        where.append(layer_label(finding.layer, max(width - LABEL_WIDTH - used - len("layer "), 20)))
+    if where:
+        field("where", " · ".join(where))
     if finding.source != "dockerignore":  # a coverage finding is about the ignore file, not a state
         state = state_phrase(finding)
         if finding.third_party:
             state += ", third-party code (reported, does not fail the scan)"
         field("state", state, "bold" if finding.state != "present" else "")
-    if finding.redacted:
-        field("preview", printable(finding.redacted))
-    field("fingerprint", finding.fingerprint[:12])
+    shown = f"{printable(finding.redacted)} · " if finding.redacted else ""
+    field("found", f"{shown}fingerprint {finding.fingerprint[:12]}")
     if finding.state != "present" and finding.layer is not None:
-        field("next", HIDDEN_ADVICE.format(index=finding.layer.index))
-        if remediation:
-            field("", remediation)
-    elif remediation:
+        remediation = f"{HIDDEN_ADVICE.format(index=finding.layer.index)} {remediation}".strip()
+    if remediation:
         field("next", remediation)
     return lines
 
