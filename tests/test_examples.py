@@ -181,3 +181,41 @@ def test_workflow_push_refuses_a_leaky_image_and_pushes_a_clean_one(
         for image in (leaky, clean):
             if docker_client.images.list(image):
                 docker_client.images.remove(image, force=True)
+
+
+# --- the README's first screen ----------------------------------------------------------------
+
+
+def test_readme_first_screen_is_the_real_output_at_80_columns(tmp_path: Path):
+    readme = (ROOT / "README.md").read_text()
+    setup = readme.split("## Set up", 1)[1]
+    commands = setup.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    assert commands[0].startswith("python3 -m venv .venv") and "pip install ." in commands[0]
+    example = commands[1].replace("/tmp/leaky.tar", str(tmp_path / "leaky.tar"))
+    assert example.startswith("python examples/leaky_image.py ") and "--seed readme" in example
+    shown = setup.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    result = subprocess.run(
+        ["bash", "-c", example],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **os.environ,
+            "COLUMNS": "80",
+            "NO_COLOR": "",
+            "FORCE_COLOR": "",
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        },
+    )
+    assert result.returncode == 1, result.stderr
+    real = result.stdout.splitlines()[1:]  # after the example's own "wrote …" line
+    assert max(map(len, real)) <= 80
+    pieces = "\n".join(shown).split("\n…\n")
+    text = "\n".join(real)
+    assert text.startswith(pieces[0]) and text.endswith(pieces[-1]), "README output is stale: regenerate it"
+    position = 0
+    for piece in pieces:
+        found = text.find(piece, position)
+        assert found >= 0, f"README output is stale, not in the real output:\n{piece}"
+        position = found + len(piece)
