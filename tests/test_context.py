@@ -389,6 +389,7 @@ def test_after_fix_the_real_builder_no_longer_sends_the_file(tmp_path: Path, dot
     assert ".env" not in landed and "app.py" in landed
 
 
+@pytest.mark.repo_files
 def test_the_docs_list_every_credential_file_rule(scanner: ContextScanner):
     docs = (Path(__file__).resolve().parent.parent / "docs" / "context.md").read_text()
     missing = [rule.id for rule in scanner.rules.file_rules if f"| `{rule.id}` |" not in docs]
