@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clone import snapshot
+from tests.clone import GIT_ENV, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = "FROM scratch\nCOPY . /app/\n"
@@ -57,12 +57,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {
         **os.environ,
         "PRE_COMMIT_HOME": str(tmp_path_factory.mktemp("pre-commit-home")),
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "hubguard tests",
-        "GIT_AUTHOR_EMAIL": "tests@hubguard.invalid",
-        "GIT_COMMITTER_NAME": "hubguard tests",
-        "GIT_COMMITTER_EMAIL": "tests@hubguard.invalid",
+        **GIT_ENV,
         "NO_COLOR": "1",
     }
 
