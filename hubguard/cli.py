@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -395,20 +396,24 @@ def _run_scan(args: argparse.Namespace) -> int:
 
     with ByteProgress("scanning layers") as progress:
         scanner = Scanner(scan_options(args), progress=progress.update)
-        suppressions = load_checked_suppressions(args.baseline, scanner.rules)
+        suppressions = load_checked_suppressions(args.baseline, lambda: scanner.rules)
         report = scanner.scan(args.targets)
     apply_suppressions(suppressions, report)
-    emit(report, args, report_rules(args.format, scanner.rules))
+    emit(report, args, report_rules(args.format, lambda: scanner.rules))
     return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
 
 
-def load_checked_suppressions(baseline: Path | None, rules: RuleSet) -> Suppressions:
+def load_checked_suppressions(baseline: Path | None, rules: Callable[[], RuleSet]) -> Suppressions:
     """``.hubguardignore`` and the baseline, read before the scan so a mistake in them costs
-    no scan; a ``rule:`` entry must name a rule in play (image or build-context rule)."""
+    no scan; a ``rule:`` entry must name a rule in play (image or build-context rule). The
+    rules are loaded only when there is a ``rule:`` entry: a warm scan needs none."""
     from hubguard.suppress import load_suppressions
 
     suppressions = load_suppressions(Path.cwd(), baseline)
-    known = {rule.id for rule in (*rules.token_rules, *rules.file_rules, *rules.plugins)}
+    if not any(entry.kind == "rule" for entry in suppressions.entries):
+        return suppressions
+    ruleset = rules()
+    known = {rule.id for rule in (*ruleset.token_rules, *ruleset.file_rules, *ruleset.plugins)}
     if any(entry.kind == "rule" and entry.value not in known for entry in suppressions.entries):
         from hubguard.context import CONTEXT_RULES
 
@@ -423,12 +428,14 @@ def apply_suppressions(suppressions: Suppressions, report: ScanReport) -> None:
         print(f"hubguard: warning: {warning}", file=sys.stderr)
 
 
-def report_rules(fmt: str, rules: RuleSet, extra: dict | None = None) -> dict | None:
-    """id → rule for the formats that show rule text: SARIF's metadata, the table's advice."""
+def report_rules(fmt: str, rules: Callable[[], RuleSet], extra: dict | None = None) -> dict | None:
+    """id → rule for the formats that show rule text (SARIF's metadata, the table's advice);
+    the others never load the rules."""
     if fmt == "sarif":
-        return {**rules.by_id(), **(extra or {})}
+        return {**rules().by_id(), **(extra or {})}
     if fmt == "table":
-        return {**{plugin.id: plugin for plugin in rules.plugins}, **rules.by_id(), **(extra or {})}
+        ruleset = rules()
+        return {**{plugin.id: plugin for plugin in ruleset.plugins}, **ruleset.by_id(), **(extra or {})}
     return None
 
 
@@ -440,9 +447,8 @@ def _run_baseline(args: argparse.Namespace) -> int:
 
     previous = read_baseline(args.output) if args.update else None
     with ByteProgress("scanning layers") as progress:
-        report = (scanner := Scanner(ScanOptions(rules_dirs=args.rules), progress=progress.update)).scan(
-            args.targets
-        )
+        scanner = Scanner(ScanOptions(rules_dirs=args.rules), progress=progress.update)
+        report = scanner.scan(args.targets)
     if report.problems:
         return exit_code(report, Severity.LOW)
     targets = [target.name for target in report.targets]
@@ -481,13 +487,13 @@ def _run_context(args: argparse.Namespace) -> int:
         exhaustive=args.exhaustive,
         coverage_only=args.coverage_only,
     )
-    suppressions = load_checked_suppressions(args.baseline, scanner.rules)
+    suppressions = load_checked_suppressions(args.baseline, lambda: scanner.rules)
     with ByteProgress("reading the build context") as progress:
         if progress.on_terminal():
             scanner.progress = progress.update
         report = _context_report(scanner, args)
     apply_suppressions(suppressions, report)
-    emit(report, args, report_rules(args.format, scanner.rules, CONTEXT_RULES))
+    emit(report, args, report_rules(args.format, lambda: scanner.rules, CONTEXT_RULES))
     return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
 
 
@@ -559,7 +565,7 @@ def emit(report: ScanReport, args: argparse.Namespace, rules: dict | None) -> No
     """Render the report to stdout, or to ``--output`` (then stdout gets the summary line and
     where the report went, so a person at a terminal still sees the outcome)."""
     from hubguard.report import render
-    from hubguard.report.table import FILE_WIDTH, summary_line
+    from hubguard.report.common import FILE_WIDTH, summary_text
 
     color = COLOR_CHOICES[getattr(args, "color", "auto")]
     if not args.output:
@@ -571,7 +577,7 @@ def emit(report: ScanReport, args: argparse.Namespace, rules: dict | None) -> No
         args.output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
-    print(summary_line(report).plain)
+    print(summary_text(report))
     print(f"report written to {args.output}")
 
 

@@ -25,7 +25,15 @@ from rich.console import Console
 from rich.text import Text
 
 from hubguard.model import Finding, ScanReport, Severity, Target
-from hubguard.report.common import layer_label, ordered, printable, short_digest, state_phrase
+from hubguard.report.common import (
+    layer_label,
+    ordered,
+    plural,
+    printable,
+    short_digest,
+    state_phrase,
+    summary_text,
+)
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -35,8 +43,6 @@ SEVERITY_STYLE = {
 }
 # Not a terminal and no usable COLUMNS: wide enough for a CI log, narrow enough to read.
 DEFAULT_WIDTH = 100
-# ``--output FILE``: the same file whatever terminal wrote it.
-FILE_WIDTH = 100
 MIN_WIDTH = 40
 LABEL_WIDTH = 12  # "  critical  "
 HIDDEN_ADVICE = (
@@ -104,7 +110,7 @@ def to_table(
             for line in lines:
                 console.print(line)
     elif report.complete:
-        console.print(f"No secrets found in {_plural(len(report.targets), 'target')}.")
+        console.print(f"No secrets found in {plural(len(report.targets), 'target')}.")
     else:
         console.print("No secrets found in what could be read, but the scan is incomplete:")
     for note in report.notes:
@@ -142,7 +148,7 @@ def _blocks(
     blocks = []
     for name in names:
         members = by_target[name]
-        heading = f"{_target_label(known.get(name), name)}: {_plural(len(members), 'finding')}"
+        heading = f"{_target_label(known.get(name), name)}: {plural(len(members), 'finding')}"
         wrapped = textwrap.wrap(heading, width, break_long_words=False, break_on_hyphens=False)
         blocks.append([*(Text(line, style="bold") for line in wrapped), Text("")])
         blocks += [[*finding_block(f, remediation.get(f.rule_id, ""), width), Text("")] for f in members]
@@ -202,34 +208,7 @@ def _target_label(target: Target | None, name: str) -> str:
 
 
 def summary_line(report: ScanReport) -> Text:
-    """Counts by severity, what was suppressed (and by what) or skipped, and whether the scan
-    read everything."""
-    counts = ", ".join(f"{count} {label}" for label, count in report.counts().items())
-    text = Text(f"{_plural(len(report.findings), 'finding')} ({counts}), {suppressed_phrase(report)}, ")
-    if report.third_party_skipped:
-        text.append(f"{_plural(report.third_party_skipped, 'third-party file')} skipped, ")
-    if report.notes:
-        text.append(f"{_plural(len(report.notes), 'note')}, ")
-    if report.complete:
-        text.append("scan complete", style="green")
-    else:
-        text.append(f"scan INCOMPLETE: {_plural(len(report.problems), 'problem')}", style="bold red")
-    return text
-
-
-def suppressed_phrase(report: ScanReport) -> str:
-    """``0 suppressed``, or ``24 findings suppressed by .secrets.baseline`` naming each source."""
-    by_source = report.suppressed_by
-    if not report.suppressed:
-        return "0 suppressed"
-    named = sum(by_source.values())
-    parts = [f"{count} by {printable(source)}" for source, count in by_source.items() if count]
-    if report.suppressed > named:
-        parts.append(f"{report.suppressed - named} by inline pragmas")
-    if len(parts) == 1:
-        return f"{_plural(report.suppressed, 'finding')} suppressed {parts[0].split(' ', 1)[1]}"
-    return f"{_plural(report.suppressed, 'finding')} suppressed ({', '.join(parts)})"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """:func:`summary_text`, with the completeness at the end in colour."""
+    text = summary_text(report)
+    head, sep, status = text.rpartition(", ")
+    return Text.assemble(head + sep, (status, "green" if report.complete else "bold red"))
