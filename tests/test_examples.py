@@ -211,6 +211,8 @@ def test_readme_first_screen_is_the_real_output_at_80_columns(tmp_path: Path):
     assert result.returncode == 1, result.stderr
     real = result.stdout.splitlines()[1:]  # after the example's own "wrote …" line
     assert max(map(len, real)) <= 80
+    # Stale after a rule's description changed? Regenerate the excerpt with the README's own
+    # commands at COLUMNS=80 and copy the same blocks (`…` between them).
     pieces = "\n".join(shown).split("\n…\n")
     text = "\n".join(real)
     assert text.startswith(pieces[0]) and text.endswith(pieces[-1]), "README output is stale: regenerate it"
