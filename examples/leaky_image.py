@@ -1,13 +1,15 @@
 """Write a leaky image as a ``docker save`` archive, without a Docker engine.
 
     python examples/leaky_image.py leaky.tar            # then: hubguard scan docker-archive:leaky.tar
+    python examples/leaky_image.py leaky.tar --seed 1   # the same fakes every run (the README's output)
 
 Every secret is a fake generated now (nothing secret-looking is stored in the repository),
 planted in one of the places secrets ride along in real images: files, deleted and
 overwritten files, an opaque-whiteout directory, archives, a minified bundle, a binary,
 credential files, ENV, LABEL and a build arg in the history. Decoys (documented example
 keys, placeholders, public keys, third-party test fixtures) sit beside them.
-``leaky.tar.planted.json`` lists each planted secret by placement and SHA-1 only.
+``leaky.tar.planted.json`` is the answer file: each planted secret by placement, path, state
+and SHA-1 only, one entry per finding a scan must report (tests check that it matches exactly).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import gzip
 import hashlib
 import io
 import json
+import random
 import secrets
 import sys
 import tarfile
@@ -26,13 +29,20 @@ from pathlib import Path
 
 from hubguard.detect.examples import expand
 
+# Fresh fakes each run by default; ``--seed`` makes them (and so the whole archive) reproducible.
+_rng = random.Random(secrets.token_bytes(16))
+
 
 def token(template: str) -> str:
-    return expand(template, seed=secrets.token_hex(8))
+    return expand(template, seed=str(_rng.getrandbits(64)))
+
+
+def random_bytes(count: int) -> bytes:
+    return _rng.randbytes(count)
 
 
 def pem(kind: str) -> str:
-    body = base64.b64encode(secrets.token_bytes(600)).decode()
+    body = base64.b64encode(random_bytes(600)).decode()
     lines = "\n".join(textwrap.wrap(body, 64))
     return f"-----BEGIN {kind}-----\n{lines}\n-----END {kind}-----\n"
 
@@ -42,8 +52,11 @@ class Planter:
         self.planted: list[dict] = []
         self.keep_values = keep_values
 
-    def plant(self, value: str, placement: str, path: str, state: str = "present") -> str:
-        digest = hashlib.sha1(value.encode()).hexdigest()
+    def plant(
+        self, value: str, placement: str, path: str, state: str = "present", whole_file: bytes | None = None
+    ) -> str:
+        """Record ``value``; a credential file found by name is reported with the file's SHA-1."""
+        digest = hashlib.sha1(value.encode() if whole_file is None else whole_file).hexdigest()
         entry = {"placement": placement, "path": path, "state": state, "hashed_secret": digest}
         if self.keep_values:  # tests only: to prove no output or cache holds them
             entry["value"] = value
@@ -71,12 +84,18 @@ def zip_bytes(members: dict[str, str]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in members.items():
-            archive.writestr(name, text)
+            # A fixed date: ZipFile would stamp the current time, and --seed promises the same bytes.
+            archive.writestr(
+                zipfile.ZipInfo(name, date_time=(2023, 11, 14, 22, 13, 20)), text, zipfile.ZIP_DEFLATED
+            )
     return out.getvalue()
 
 
 def tar_gz_bytes(members: dict[str, str]) -> bytes:
     return gzip.compress(layer_tar({name: text.encode() for name, text in members.items()}), mtime=0)
+
+
+ARG_STEP = 3  # history index of the empty-layer ARG step; the RUN that uses the arg follows it
 
 
 def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
@@ -91,8 +110,15 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
     ssh_key = p.plant(pem("OPENSSH PRIVATE KEY").strip(), "SSH private key", "/root/.ssh/id_ed25519")
     npm = p.plant(token("npm_{alnum:36}"), ".npmrc auth token", "/root/.npmrc")
     docker_auth = base64.b64encode(f"deployer:{token('{alnum:24}')}".encode()).decode()
-    p.plant(docker_auth, "docker config.json auths", "/root/.docker/config.json")
-    aws_cred_secret = p.plant(token("{b64:40}"), "~/.aws/credentials", "/root/.aws/credentials")
+    docker_config = json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": docker_auth}}}).encode()
+    p.plant(
+        docker_auth,
+        "docker config.json auths (whole file)",
+        "/root/.docker/config.json",
+        whole_file=docker_config,
+    )
+    aws_cred_id = p.plant(token("AKIA{upalnum:16}"), "~/.aws/credentials (key id)", "/root/.aws/credentials")
+    aws_cred_secret = p.plant(token("{b64:40}"), "~/.aws/credentials (secret)", "/root/.aws/credentials")
     jar_password = p.plant(
         token("{alnum:20}"),
         "jar member application.properties",
@@ -121,7 +147,7 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
     env_github = p.plant(token("ghp_{alnum:36}"), "ENV", "Config.Env")
     env_password = p.plant(token("{alnum:20}"), "ENV (password)", "Config.Env")
     label_gitlab = p.plant(token("glpat-{alnum:20}"), "LABEL", "Config.Labels")
-    arg_npm = p.plant(token("npm_{alnum:36}"), "build arg used by RUN (history)", "history[3]")
+    arg_npm = p.plant(token("npm_{alnum:36}"), "build arg used by RUN (history)", f"history[{ARG_STEP + 1}]")
     url_password = p.plant(token("{alnum:16}"), "URL credentials", "/app/config/settings.py")
     jwt = p.plant(
         "eyJhbGciOiJIUzI1NiJ9."
@@ -138,12 +164,12 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
         "/app/config/ids.txt": "request_id = 1b4e28ba-2fa1-11d2-883f-0016d3cca427\n"
         "commit = 4f1b2c3d4e5f60718293a4b5c6d7e8f901234567\n",
         "/app/keys/id_ed25519.pub": "ssh-ed25519 "
-        + base64.b64encode(secrets.token_bytes(51)).decode()
+        + base64.b64encode(random_bytes(51)).decode()
         + " dev@box\n",
         "/usr/lib/python3/dist-packages/somepkg/tests/test_auth.py": f'FAKE = "{token("ghp_{alnum:36}")}"\n',
     }
     minified = ("var a=1;" * 20000) + f'const t="{bundle_token}";' + ("function f(){return 2};" * 8000)
-    elf = b"\x7fELF\x02\x01\x01" + b"\0" * 200 + f"cfg:{binary_aws}\0".encode() + secrets.token_bytes(3000)
+    elf = b"\x7fELF\x02\x01\x01" + b"\0" * 200 + f"cfg:{binary_aws}\0".encode() + random_bytes(3000)
     base = layer_tar(
         {
             "/etc": None,
@@ -178,10 +204,8 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
             "/app/tmp/old_secret.txt": f"sendgrid_key = {deleted_sendgrid}\n".encode(),
             "/root/.ssh/id_ed25519": (ssh_key + "\n").encode(),
             "/root/.npmrc": f"//registry.npmjs.org/:_authToken={npm}\n".encode(),
-            "/root/.docker/config.json": json.dumps(
-                {"auths": {"https://index.docker.io/v1/": {"auth": docker_auth}}}
-            ).encode(),
-            "/root/.aws/credentials": f"[default]\naws_access_key_id = {token('AKIA{upalnum:16}')}\n"
+            "/root/.docker/config.json": docker_config,
+            "/root/.aws/credentials": f"[default]\naws_access_key_id = {aws_cred_id}\n"
             f"aws_secret_access_key = {aws_cred_secret}\n".encode(),
             **{path: text.encode() for path, text in decoys.items()},
         }
@@ -203,7 +227,7 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
         ("RUN /bin/sh -c rm -rf /app/keys && mkdir /app/keys # buildkit", opaque),
     ]
     history = [{"created_by": step} for step, _ in layers]
-    history.insert(3, {"created_by": "ARG NPM_TOKEN", "empty_layer": True})
+    history.insert(ARG_STEP, {"created_by": "ARG NPM_TOKEN", "empty_layer": True})
     config = {
         "architecture": "amd64",
         "os": "linux",
@@ -224,7 +248,12 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
     return layers, config
 
 
-def write_archive(path: Path, tag: str = "hubguard-example/leaky:1", keep_values: bool = False) -> list[dict]:
+def write_archive(
+    path: Path, tag: str = "hubguard-example/leaky:1", keep_values: bool = False, seed: str | None = None
+) -> list[dict]:
+    """Write the archive and return the answer file's entries; ``seed`` makes both reproducible."""
+    if seed is not None:
+        _rng.seed(seed)
     planter = Planter(keep_values)
     layers, config = build(planter)
     config_bytes = json.dumps(config).encode()
@@ -247,11 +276,12 @@ def write_archive(path: Path, tag: str = "hubguard-example/leaky:1", keep_values
 
 
 def main() -> int:
-    if len(sys.argv) != 2:
-        print("usage: python examples/leaky_image.py OUTPUT.tar", file=sys.stderr)
+    args = sys.argv[1:]
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--seed"):
+        print("usage: python examples/leaky_image.py OUTPUT.tar [--seed TEXT]", file=sys.stderr)
         return 2
-    out = Path(sys.argv[1])
-    planted = write_archive(out)
+    out = Path(args[0])
+    planted = write_archive(out, seed=args[2] if len(args) == 3 else None)
     Path(f"{out}.planted.json").write_text(json.dumps(planted, indent=1))
     print(f"wrote {out} with {len(planted)} planted fake secrets; now: hubguard scan docker-archive:{out}")
     return 0

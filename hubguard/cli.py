@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,11 +20,110 @@ from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
 
 if TYPE_CHECKING:
+    from hubguard.context import ContextScanner, FixResult
     from hubguard.detect.content import Limits
+    from hubguard.detect.rules import RuleSet
     from hubguard.scan import ScanOptions
+    from hubguard.suppress import Suppressions
 
 FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+RULES_HELP = "also load every *.toml rule pack in DIR (repeatable; a rule with a built-in id replaces it)"
+CACHE_DIR_DEFAULT = "$HUBGUARD_CACHE_DIR, else $XDG_CACHE_HOME/hubguard, else ~/.cache/hubguard"
+_SCAN_EXITS = """exit codes:
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on
+  2  usage or input error (bad option, unreadable input, no Docker engine, bad config), one line
+  3  the scan could not complete: nothing from it may be trusted"""
+# Per command: (description, epilog: exit codes and an example). %(prog)s is the command as
+# called, so `docker hubguard scan --help` shows `docker hubguard scan`.
+COMMAND_HELP = {
+    "scan": (
+        "Scan images for secrets: every layer (deleted and overwritten files too), the config "
+        "(Env, Labels) and the history.",
+        f"""{_SCAN_EXITS}
+
+examples:
+  %(prog)s myname/app:1
+  %(prog)s docker-archive:leaky.tar --format sarif --output hubguard.sarif""",
+    ),
+    "context": (
+        "Scan what docker build would send (the build context, honouring .dockerignore exactly) "
+        "and check that .dockerignore leaves out credential files.",
+        f"""{_SCAN_EXITS}
+
+example:
+  %(prog)s . --fix""",
+    ),
+    "baseline": (
+        "Write a detect-secrets baseline of the findings: later scans from this directory "
+        "suppress them, so only new secrets fail.",
+        """exit codes:
+  0  baseline written
+  2  usage or input error, one line
+  3  the scan could not complete: nothing written
+
+example:
+  %(prog)s myname/app:1            # writes .secrets.baseline""",
+    ),
+    "rules": (
+        "List the rules in play: id (as .hubguardignore's rule: entries take it), kind, "
+        "severity, title and pack.",
+        """exit codes:
+  0  listed
+  2  a rule pack is invalid, one line
+
+example:
+  %(prog)s --rules ./my-rules""",
+    ),
+    "push": (
+        "Scan an image, decide from the repository's visibility, then docker push it, or refuse "
+        "when it would leak a secret to a public (or unknown) repository.",
+        """exit codes:
+  0  pushed
+  1  refused: findings, and the repository is public or unknown
+  2  usage or input error, one line
+  3  the scan or the push could not complete: nothing pushed
+
+example:
+  %(prog)s myname/app:1""",
+    ),
+    "install-plugin": (
+        "Link the docker CLI plugin into cli-plugins/, so `docker hubguard …` works.",
+        """exit codes:
+  0  installed
+  2  the plugin directory cannot be written, one line
+
+example:
+  %(prog)s && docker hubguard push myname/app:1""",
+    ),
+    "lint": (
+        "Find secret-handling mistakes in Dockerfiles and CI build steps, before anything is built: "
+        "secret-named ARG/ENV, literal secrets, secrets written into layers, credential files "
+        "copied in, multi-stage leaks and --build-arg secrets in CI files.",
+        """exit codes:
+  0  no finding at or above --fail-on
+  1  findings
+  2  usage or input error (a named file is missing), one line
+  3  a file could not be read or parsed
+
+examples:
+  %(prog)s
+  %(prog)s Dockerfile .github/workflows/image.yml --format sarif""",
+    ),
+    "cache": (
+        f"Show or empty the layer cache ({CACHE_DIR_DEFAULT}). It holds hashes and redacted "
+        "previews, never a secret value.",
+        """exit codes:
+  0  done
+  2  usage error, one line
+
+example:
+  %(prog)s clear""",
+    ),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,19 +140,68 @@ def _severity(value: str) -> Severity:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+COLOR_CHOICES = {"auto": None, "always": True, "never": False}
+
+
+def add_color_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        choices=tuple(COLOR_CHOICES),
+        default="auto",
+        help="colour the table: auto (default: on a terminal; FORCE_COLOR forces it, NO_COLOR "
+        "turns it off), always, never",
+    )
+
+
+MAX_JOBS = 256
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
+
+
+def _platform(value: str) -> str:
+    if not _PLATFORM.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8"
+        )
+    return value
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of worker processes from 1 to {MAX_JOBS}"
+        )
+    return jobs
+
+
 def _add_detection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table", help="report format")
-    parser.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="report format: table (for people; the default), json (docs/report-format.md), "
+        "sarif (code scanning), github (Actions annotations)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the report to FILE (a table at a fixed 100 columns) and print only the summary line",
+    )
+    add_color_option(parser)
     parser.add_argument(
         "--fail-on",
         type=_severity,
         default=Severity.LOW,
         metavar="SEVERITY",
-        help="exit 1 when a finding is at or above this severity (default: low, i.e. any)",
+        help="exit 1 when a finding is at or above SEVERITY: critical, high, medium or low "
+        "(default: low, i.e. any finding fails)",
     )
-    parser.add_argument(
-        "--rules", type=Path, action="append", default=[], metavar="DIR", help="add a rule pack dir"
-    )
+    parser.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     parser.add_argument(
         "--exhaustive",
         action="store_true",
@@ -140,13 +291,27 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        help="layer cache directory (default: $HUBGUARD_CACHE_DIR or ~/.cache/hubguard)",
+        metavar="DIR",
+        help=f"layer cache directory (default: {CACHE_DIR_DEFAULT})",
     )
-    parser.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help=f"worker processes, 1 to {MAX_JOBS} (default: one per core)",
+    )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hubguard", description="Stop secrets before docker push.")
+def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
+    """``prog`` is how the user called us: ``docker hubguard`` through the CLI plugin."""
+    parser = _Parser(
+        prog=prog,
+        description="Stop secrets before docker push: scan images and build contexts, push only "
+        "what does not leak.",
+        epilog=f"Run '{prog} COMMAND --help' for a command's options, exit codes and an example.",
+    )
     parser.add_argument("--version", action="version", version=f"hubguard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -157,7 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="an image in the Docker engine, docker-archive:PATH, or oci:DIR",
     )
-    scan.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    scan.add_argument(
+        "--platform",
+        type=_platform,
+        metavar="OS/ARCH[/VARIANT]",
+        help="the platform to scan (default: the host's, for a multi-platform image); refused when "
+        "the image holds no such platform",
+    )
     scan.add_argument("--all-platforms", action="store_true", help="scan every platform of an index")
     _add_detection_options(scan)
     _add_owner_options(scan)
@@ -167,13 +338,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     baseline = commands.add_parser("baseline", help="write a detect-secrets baseline of the findings")
     baseline.add_argument("targets", nargs="+", metavar="IMAGE", help="images, as for scan")
-    baseline.add_argument("--output", "-o", type=Path, default=Path(".secrets.baseline"), metavar="PATH")
+    baseline.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path(".secrets.baseline"),
+        metavar="PATH",
+        help="the baseline to write (default: .secrets.baseline in the current directory, where "
+        "scan and context find it)",
+    )
     baseline.add_argument("--update", action="store_true", help="keep the entries already in --output")
-    baseline.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    baseline.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     baseline.set_defaults(run=_run_baseline)
 
     rules = commands.add_parser("rules", help="list the rules in play")
-    rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     rules.set_defaults(run=_run_rules)
 
     push = commands.add_parser(
@@ -205,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     push.add_argument("--format", choices=FORMATS, default="table", help="format of the findings shown")
     push.add_argument("--output", "-o", type=Path, help="write the findings to this file")
-    push.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
+    push.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
     push.add_argument("--exhaustive", action="store_true", help="as for scan")
     push.add_argument("--include-third-party", action="store_true", help="as for scan (warns, never blocks)")
     push.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
@@ -240,8 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     install_plugin.set_defaults(run=_run_install_plugin)
 
     cache = commands.add_parser("cache", help="manage the layer cache")
-    cache.add_argument("action", choices=["clear", "dir"])
-    cache.add_argument("--cache-dir", type=Path)
+    cache.add_argument(
+        "action", choices=["clear", "dir"], help="dir: print the cache directory; clear: empty it"
+    )
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"(default: {CACHE_DIR_DEFAULT})")
     cache.set_defaults(run=_run_cache)
 
     context = commands.add_parser(
@@ -302,11 +483,15 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR")
     lint.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
     lint.set_defaults(run=_run_lint)
+    for name, command in commands.choices.items():
+        description, command.epilog = COMMAND_HELP[name]
+        command.description = textwrap.fill(description, 78)
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "hubguard") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         return args.run(args)
     except HubguardError as exc:
@@ -350,30 +535,71 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from hubguard.detect.names import name_guard, scrub_report
-    from hubguard.report.progress import LayerProgress
+    from hubguard.report.progress import ByteProgress
     from hubguard.scan import Scanner
+
+    with ByteProgress("scanning layers") as progress:
+        scanner = Scanner(scan_options(args), progress=progress.update)
+        suppressions = load_checked_suppressions(args.baseline, lambda: scanner.rules, args.ignore_file)
+        report = scanner.scan(args.targets)
+    apply_suppressions(suppressions, report)
+    scrub_report(report, name_guard(scanner.rules))
+    emit(report, args, report_rules(args.format, lambda: scanner.rules))
+    return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
+
+
+def load_checked_suppressions(
+    baseline: Path | None, rules: Callable[[], RuleSet], ignore_file: Path | None = None
+) -> Suppressions:
+    """``.hubguardignore`` and the baseline, read before the scan so a mistake in them costs
+    no scan; a ``rule:`` entry must name a rule in play (image or build-context rule). The
+    rules are loaded only when there is a ``rule:`` entry: a warm scan needs none."""
     from hubguard.suppress import load_suppressions
 
-    with LayerProgress() as progress:
-        scanner = Scanner(scan_options(args), progress=progress.update)
-        report = scanner.scan(args.targets)
-    load_suppressions(Path.cwd(), args.baseline, args.ignore_file).apply(report)
-    scrub_report(report, name_guard(scanner.rules))
-    emit(report, args, scanner.rules.by_id() if args.format == "sarif" else None)
-    return exit_code(report, args.fail_on)
+    suppressions = load_suppressions(Path.cwd(), baseline, ignore_file)
+    if not any(entry.kind == "rule" for entry in suppressions.entries):
+        return suppressions
+    ruleset = rules()
+    known = {rule.id for rule in (*ruleset.token_rules, *ruleset.file_rules, *ruleset.plugins)}
+    if any(entry.kind == "rule" and entry.value not in known for entry in suppressions.entries):
+        from hubguard.context import CONTEXT_RULES
+
+        known |= set(CONTEXT_RULES)
+    suppressions.check_rule_ids(known)
+    return suppressions
+
+
+def apply_suppressions(suppressions: Suppressions, report: ScanReport) -> None:
+    suppressions.apply(report)
+    for warning in suppressions.warnings:
+        print(f"hubguard: warning: {warning}", file=sys.stderr)
+
+
+def report_rules(fmt: str, rules: Callable[[], RuleSet], extra: dict | None = None) -> dict | None:
+    """id → rule for the formats that show rule text (SARIF's metadata, the table's advice);
+    the others never load the rules."""
+    if fmt == "sarif":
+        return {**rules().by_id(), **(extra or {})}
+    if fmt == "table":
+        ruleset = rules()
+        return {**{plugin.id: plugin for plugin in ruleset.plugins}, **ruleset.by_id(), **(extra or {})}
+    return None
 
 
 def _run_baseline(args: argparse.Namespace) -> int:
     """Record today's findings so later scans pass until a new secret appears (exit 3 if incomplete)."""
+    from hubguard.report.progress import ByteProgress
     from hubguard.scan import Scanner, ScanOptions
     from hubguard.suppress import baseline_document, read_baseline, write_baseline
 
     previous = read_baseline(args.output) if args.update else None
-    scanner = Scanner(ScanOptions(rules_dirs=args.rules))
-    report = scanner.scan(args.targets)
+    with ByteProgress("scanning layers") as progress:
+        scanner = Scanner(ScanOptions(rules_dirs=args.rules), progress=progress.update)
+        report = scanner.scan(args.targets)
     if report.problems:
         return exit_code(report, Severity.LOW)
-    write_baseline(args.output, baseline_document(report.findings, scanner.rules, previous))
+    targets = [target.name for target in report.targets]
+    write_baseline(args.output, baseline_document(report.findings, scanner.rules, previous, targets))
     print(f"hubguard: wrote {len(report.findings)} findings to {args.output}")
     return EXIT_CLEAN
 
@@ -402,10 +628,9 @@ def _run_push(args: argparse.Namespace) -> int:
 def _run_context(args: argparse.Namespace) -> int:
     """One build context (or, with --staged, each context the changed files land in): secrets in
     what is sent, and .dockerignore coverage; ``--fix`` first appends the missing lines."""
-    from hubguard.context import CONTEXT_RULES, ContextScanner, check_staged
+    from hubguard.context import CONTEXT_RULES, ContextScanner
     from hubguard.detect.names import name_guard, scrub_report
-    from hubguard.errors import InputError
-    from hubguard.suppress import load_suppressions
+    from hubguard.report.progress import ByteProgress
 
     scanner = ContextScanner(
         args.rules,
@@ -414,6 +639,21 @@ def _run_context(args: argparse.Namespace) -> int:
         coverage_only=args.coverage_only,
         limits=archive_limits(args),
     )
+    suppressions = load_checked_suppressions(args.baseline, lambda: scanner.rules, args.ignore_file)
+    with ByteProgress("reading the build context") as progress:
+        if progress.on_terminal():
+            scanner.progress = progress.update
+        report = _context_report(scanner, args)
+    apply_suppressions(suppressions, report)
+    scrub_report(report, name_guard(scanner.rules))
+    emit(report, args, report_rules(args.format, lambda: scanner.rules, CONTEXT_RULES))
+    return exit_code(report, args.fail_on, problems_shown=_table_on_stdout(args))
+
+
+def _context_report(scanner: ContextScanner, args: argparse.Namespace) -> ScanReport:
+    from hubguard.context import check_staged
+    from hubguard.errors import InputError
+
     if args.staged:
         if args.fix or args.dockerfile:
             raise InputError("--staged finds each Dockerfile itself; use --fix and -f without --staged")
@@ -429,8 +669,7 @@ def _run_context(args: argparse.Namespace) -> int:
             dockerfile = os.path.abspath(args.dockerfile)
         if args.fix:
             fixed = scanner.fix(context_dir, dockerfile, args.builder)
-            added = ", ".join(fixed.added) if fixed.added else "nothing to add"
-            print(f"hubguard: {os.path.relpath(fixed.path)}: {added}", file=sys.stderr)
+            print(f"hubguard: {fix_summary(fixed)}", file=sys.stderr)
             check = fixed.check
         else:
             check = scanner.check(context_dir, dockerfile, args.builder)
@@ -447,10 +686,36 @@ def _run_context(args: argparse.Namespace) -> int:
             report.findings.extend(linted.findings)
             report.problems.extend(linted.problems)
             report.suppressed += linted.suppressed
-    load_suppressions(Path.cwd(), args.baseline, args.ignore_file).apply(report)
-    scrub_report(report, name_guard(scanner.rules))
-    emit(report, args, {**scanner.rules.by_id(), **CONTEXT_RULES} if args.format == "sarif" else None)
-    return exit_code(report, args.fail_on)
+        if args.format in ("github", "sarif"):
+            _paths_from_here(report, context_dir)
+    return report
+
+
+def fix_summary(fixed: FixResult) -> str:
+    """What ``--fix`` did, in one line: ``added 1 line to ctx/.dockerignore: **/.env*``."""
+    where = os.path.relpath(fixed.path)
+    lines = f"{len(fixed.added)} line{'s' * (len(fixed.added) != 1)}"
+    if fixed.created:
+        return f"created {where} with {lines}: {', '.join(fixed.added)}"
+    if fixed.added:
+        return f"added {lines} to {where}: {', '.join(fixed.added)}"
+    return f"{where} already leaves out every sensitive file; nothing added"
+
+
+def _paths_from_here(report: ScanReport, context_dir: Path) -> None:
+    """GitHub annotations and SARIF locations name repository files: a context's paths
+    (relative to it in the report) become relative to the current directory. Fingerprints stay."""
+    from dataclasses import replace
+
+    prefix = Path(os.path.relpath(context_dir)).as_posix()
+    if prefix == "." or prefix.startswith("../"):  # a context outside here keeps its own paths
+        return
+    report.findings = [
+        replace(finding, path=f"{prefix}/{finding.path}")
+        if finding.source in ("context", "dockerignore")
+        else finding
+        for finding in report.findings
+    ]
 
 
 def _run_lint(args: argparse.Namespace) -> int:
@@ -485,18 +750,23 @@ def _run_install_plugin(args: argparse.Namespace) -> int:
 
 
 def emit(report: ScanReport, args: argparse.Namespace, rules: dict | None) -> None:
-    """Render the report to ``--output`` or stdout."""
+    """Render the report to stdout, or to ``--output`` (then stdout gets the summary line and
+    where the report went, so a person at a terminal still sees the outcome)."""
     from hubguard.report import render
+    from hubguard.report.common import FILE_WIDTH, summary_text
 
-    text = render(report, args.format, rules=rules, color=False if args.output else None)
-    if args.output:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
-    else:
-        sys.stdout.write(text)
+    color = COLOR_CHOICES[getattr(args, "color", "auto")]
+    if not args.output:
+        sys.stdout.write(render(report, args.format, rules=rules, color=color))
         sys.stdout.flush()
+        return
+    text = render(report, args.format, rules=rules, color=bool(color), width=FILE_WIDTH)
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HubguardError(f"cannot write {args.output}: {exc.strerror}") from None
+    print(summary_text(report))
+    print(f"report written to {args.output}")
 
 
 def emit_text(text: str, args: argparse.Namespace) -> None:
@@ -512,10 +782,16 @@ def emit_text(text: str, args: argparse.Namespace) -> None:
         sys.stdout.flush()
 
 
-def exit_code(report: ScanReport, fail_on: Severity) -> int:
+def _table_on_stdout(args: argparse.Namespace) -> bool:
+    return args.format == "table" and not args.output
+
+
+def exit_code(report: ScanReport, fail_on: Severity, problems_shown: bool = False) -> int:
+    """0, 1 or 3; the problems go to stderr unless the report on the terminal already said them."""
     if report.problems:
-        for problem in report.problems:
-            print(f"hubguard: scan incomplete: {problem}", file=sys.stderr)
+        if not problems_shown:
+            for problem in report.problems:
+                print(f"hubguard: scan incomplete: {problem}", file=sys.stderr)
         return EXIT_INCOMPLETE
     if any(f.severity >= fail_on and not f.third_party for f in report.findings):
         return EXIT_FINDINGS
@@ -523,20 +799,32 @@ def exit_code(report: ScanReport, fail_on: Severity) -> int:
 
 
 def _run_rules(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
+    """One rule per line: the id in full (it is what users type), kind, severity, then the title
+    and pack, wrapped under their own column when the line would be wider than the output."""
+    import textwrap
 
     from hubguard.detect.rules import load_rules
+    from hubguard.report.table import output_width
 
     rules = load_rules(args.rules)
-    table = Table("id", "kind", "severity", "title", "pack", box=None)
-    for rule in sorted(rules.token_rules, key=lambda r: r.id):
-        table.add_row(rule.id, "token", rule.severity.label, rule.title, rule.pack)
-    for rule in sorted(rules.file_rules, key=lambda r: r.id):
-        table.add_row(rule.id, "file", rule.severity.label, rule.title, rule.pack)
-    for plugin in rules.plugins:
-        table.add_row(plugin.id, "plugin", plugin.severity.label, plugin.name, "detect-secrets")
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    rows = [
+        (r.id, "token", r.severity.label, f"{r.title} [{r.pack}]")
+        for r in sorted(rules.token_rules, key=lambda r: r.id)
+    ]
+    rows += [
+        (r.id, "file", r.severity.label, f"{r.title} [{r.pack}]")
+        for r in sorted(rules.file_rules, key=lambda r: r.id)
+    ]
+    rows += [(p.id, "plugin", p.severity.label, f"{p.name} [detect-secrets]") for p in rules.plugins]
+    id_width = max(len("id"), *(len(row[0]) for row in rows))
+    indent = id_width + 2 + 6 + 2 + 8 + 2
+    room = max(output_width() - indent, 20)
+    print(f"{'id':<{id_width}}  {'kind':<6}  {'severity':<8}  title [pack]")
+    for rule_id, kind, severity, title in rows:
+        wrapped = textwrap.wrap(title, room) or [""]
+        print(f"{rule_id:<{id_width}}  {kind:<6}  {severity:<8}  {wrapped[0]}")
+        for rest in wrapped[1:]:
+            print(" " * indent + rest)
     return EXIT_CLEAN
 
 

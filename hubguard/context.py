@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import repeat
@@ -137,6 +137,7 @@ class FixResult:
     path: Path
     added: list[str]
     check: ContextCheck
+    created: bool = False  # there was no ignore file: --fix wrote a new one
 
 
 @dataclass
@@ -166,6 +167,9 @@ class ContextScanner:
         self.include_third_party = include_third_party
         self.coverage_only = coverage_only
         self.limits = limits
+        # ``progress(done_bytes, total_bytes)`` as sent files are read; set by a caller that
+        # shows it (the sizes cost a stat per file, so only then).
+        self.progress: Callable[[int, int], None] | None = None
 
     @cached_property
     def detector(self) -> Detector:
@@ -188,7 +192,11 @@ class ContextScanner:
         ``prefix`` goes before every path the report shows (pre-commit shows repository paths)."""
         listing = walk_context(context_dir, dockerfile, builder)
         target = Target("context", name or str(context_dir))
-        report = ScanReport(targets=[target], problems=[prefix + problem for problem in listing.problems])
+        report = ScanReport(
+            targets=[target],
+            problems=[prefix + problem for problem in listing.problems],
+            notes=[prefix + note for note in listing.notes],
+        )
         check = ContextCheck(listing, report, prefix=prefix)
         build_files = {listing.dockerfile, listing.ignore_file}
         todo = []
@@ -218,11 +226,24 @@ class ContextScanner:
         """In order; in forked worker processes (one per core) when there are many files."""
         jobs = len(os.sched_getaffinity(0))
         if jobs < 2 or len(paths) < PARALLEL_MIN_FILES:
-            return [self.scan_file(root, path) for path in paths]
+            return self._counted(root, paths, (self.scan_file(root, path) for path in paths))
         global _WORKER_SCANNER
         _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
         with forked_pool(jobs) as pool:
-            return list(pool.map(_scan_file_in_worker, repeat(root), paths, chunksize=PARALLEL_CHUNK))
+            outcomes = pool.map(_scan_file_in_worker, repeat(root), paths, chunksize=PARALLEL_CHUNK)
+            return self._counted(root, paths, outcomes)
+
+    def _counted(self, root: Path, paths: list[str], outcomes: Iterable[FileOutcome]) -> list[FileOutcome]:
+        """Collect ``outcomes`` (one per path, in order), telling ``progress`` the bytes read."""
+        if self.progress is None:
+            return list(outcomes)
+        sizes = [_size(root / path) for path in paths]
+        total, done, collected = sum(sizes), 0, []
+        for size, outcome in zip(sizes, outcomes, strict=True):
+            collected.append(outcome)
+            done += size
+            self.progress(done, total)
+        return collected
 
     def scan_file(self, root: Path, path: str) -> FileOutcome:
         """Secrets in one sent file, and whether it is sensitive (an exposure if it is sent)."""
@@ -293,12 +314,13 @@ class ContextScanner:
         plan = plan_fix(check)
         if not plan.lines:
             return FixResult(path, [], check)
+        created = not path.exists()
         _append_lines(path, ([FIX_HEADER] if plan.needs_header else []) + plan.lines)
         after = self.check(context_dir, dockerfile, builder)
         if after.exposures:
             left = ", ".join(printable_path(exposure.path) for exposure in after.exposures)
             raise ScanIncomplete(f"{path}: still sends {left} after the fix (please report this)")
-        return FixResult(path, plan.lines, after)
+        return FixResult(path, plan.lines, after, created)
 
 
 _WORKER_SCANNER: ContextScanner | None = None
@@ -307,6 +329,13 @@ _WORKER_SCANNER: ContextScanner | None = None
 def _scan_file_in_worker(root: Path, path: str) -> FileOutcome:
     assert _WORKER_SCANNER is not None  # set by the parent before forking
     return _WORKER_SCANNER.scan_file(root, path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
 
 
 def _append_lines(path: Path, lines: list[str]) -> None:
@@ -417,11 +446,14 @@ def _coverage_findings(check: ContextCheck) -> None:
     plan = plan_fix(check)
     report, target = check.report, check.report.targets[0].name
     ignore_file = check.prefix + check.ignore_target
+    missing = check.listing.ignore_file is None
     for exposure in check.exposures:
         line, shown = (
             printable_path(plan.covering[exposure.path]),
             check.prefix + printable_path(exposure.path),
         )
+        # No ignore file: no line number in a file that does not exist. The preview is the sent
+        # file's own (its secret findings carry theirs), so a coverage finding shows none.
         report.findings.append(
             Finding(
                 rule_id=COVERAGE_RULE,
@@ -429,9 +461,9 @@ def _coverage_findings(check: ContextCheck) -> None:
                 severity=exposure.severity,
                 source="dockerignore",
                 path=ignore_file,
-                line=plan.landing_line[exposure.path],
+                line=None if missing else plan.landing_line[exposure.path],
                 hashed_secret=exposure.hashed_secret,
-                redacted=exposure.redacted,
+                redacted="",
                 target=target,
                 third_party=exposure.third_party,
                 fingerprint=fingerprint(COVERAGE_RULE, exposure.hashed_secret, shown),

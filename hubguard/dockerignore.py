@@ -644,6 +644,7 @@ class ContextListing:
     entries: list[ContextEntry] = field(default_factory=list)
     excluded: list[ContextEntry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # seen and harmless, e.g. a symlink loop
 
     def files(self) -> list[ContextEntry]:
         """Regular files the builder receives: what detectors must read."""
@@ -831,8 +832,8 @@ def _check_link(absolute: str, path: str, listing: ContextListing) -> None:
     try:
         os.stat(absolute)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            listing.problems.append(f"{_shown(path)}: symlink loop (sent as a link, not followed)")
+        if exc.errno == errno.ELOOP:  # harmless: the builder sends the link itself, never follows it
+            listing.notes.append(f"{_shown(path)}: symlink loop (sent as a link, not followed)")
 
 
 def _special_name(child: os.DirEntry[str]) -> str:

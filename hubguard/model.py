@@ -144,6 +144,9 @@ class ScanReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     suppressed: int = 0
+    # Of ``suppressed``: how many each file (``.secrets.baseline``, ``.hubguardignore``) took;
+    # the rest were inline pragmas.
+    suppressed_by: dict[str, int] = field(default_factory=dict)
     third_party_skipped: int = 0
     owner_quieted: int = 0  # hits in distro/package files dropped by their owner's policy
 

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         watch_cancellation(os.environ)
-        return cli.main(rest)
+        return cli.main(rest, prog="docker hubguard")
     except KeyboardInterrupt:  # stopped before hubguard's own handler was in place
         print("hubguard: interrupted", file=sys.stderr)
         return 130

@@ -13,14 +13,14 @@ import os
 from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
 from hubguard.detect.content import Limits
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
-from hubguard.errors import ScanIncomplete
+from hubguard.errors import InputError, ScanIncomplete
 from hubguard.model import LayerRef, Owner, ScanReport, Target
 from hubguard.owners import DigestingReader, LayerRecords, Ownership, is_database
 from hubguard.owners.records import DATABASE_LIMIT
@@ -116,7 +116,8 @@ class Scanner:
     """Rules and detectors are built on first use: a fully cached scan needs neither."""
 
     def __init__(self, options: ScanOptions, progress: Callable[[int, int], None] | None = None) -> None:
-        """``progress(done, total)`` is told as each layer of an image is scanned."""
+        """``progress(done_bytes, total_bytes)`` is told as an image's layers are read (layer
+        blob bytes; within a layer scanned in this process, as its stream advances)."""
         self.options = options
         self.progress = progress or (lambda done, total: None)
         salt = "|".join(
@@ -149,6 +150,8 @@ class Scanner:
             with open_images(
                 spec, platform=self.options.platform, all_platforms=self.options.all_platforms
             ) as images:
+                if self.options.platform and not self.options.all_platforms:
+                    _require_platform(spec, images, self.options.platform)
                 for image in images:
                     self.scan_image(image, report)
         return report
@@ -268,18 +271,23 @@ class Scanner:
                 todo.append(position)
         todo.sort(key=lambda position: layers[position].blob.size, reverse=True)
         jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
+        total = sum(layer.blob.size for layer in layers)
+        done = total - sum(layers[p].blob.size for p in todo)  # cached layers count as read
         if jobs > 1 and sum(layers[p].blob.size for p in todo) > PARALLEL_MIN_BYTES:
             global _WORKER_SCANNER
             _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
             with forked_pool(jobs) as pool:
                 futures = {pool.submit(_scan_layer_in_worker, layers[p]): p for p in todo}
-                for done, future in enumerate(as_completed(futures), start=len(layers) - len(todo) + 1):
+                for future in as_completed(futures):
                     results[futures[future]] = future.result()
-                    self.progress(done, len(layers))
+                    done += layers[futures[future]].blob.size
+                    self.progress(done, total)
         else:
-            for done, position in enumerate(todo, start=len(layers) - len(todo) + 1):
-                results[position] = self.scan_layer(layers[position])
-                self.progress(done, len(layers))
+            for position in todo:
+                read = partial(self._read_progress, done, total)
+                results[position] = self.scan_layer(layers[position], read)
+                done += layers[position].blob.size
+                self.progress(done, total)
         # Only now, with every layer read and verified, is anything cached.
         if self.cache is not None:
             for position in todo:
@@ -302,8 +310,12 @@ class Scanner:
             raise LayerMismatch(f"{name} does not match its digest")
         return scan if scan.raw_digest and actual == scan.raw_digest else None
 
-    def scan_layer(self, layer: Layer) -> LayerScan:
-        """Scan one layer, verifying it against its digests as it is read."""
+    def _read_progress(self, before: int, total: int, read: int) -> None:
+        self.progress(before + read, total)
+
+    def scan_layer(self, layer: Layer, read: Callable[[int], None] | None = None) -> LayerScan:
+        """Scan one layer, verifying it against its digests as it is read; ``read(bytes)`` is told
+        how far into the blob the scan is, file by file."""
         from hubguard.detect.content import inspect_file
         from hubguard.detect.names import name_guard
 
@@ -337,6 +349,8 @@ class Scanner:
                     records.digests[path] = digesting.digests()
                 hits.extend(result.hits)
                 notes.extend(result.notes)
+                if read is not None:
+                    read(stream.tell())
         hits.extend(name_hits.values())
         return LayerScan(index, hits, notes, records, expected.raw_digest)
 
@@ -461,3 +475,11 @@ def _hidden(
         if state:
             return state, refs[later]
     return None, None
+
+
+def _require_platform(spec: str, images: list[Image], wanted: str) -> None:
+    """``--platform`` on an archive holding other platforms only is refused, not ignored:
+    scanning amd64 when arm64 was asked for would vouch for an image nobody looked at."""
+    present = sorted({image.platform for image in images if image.platform})
+    if present and not any(found.split("/")[:2] == wanted.split("/")[:2] for found in present):
+        raise InputError(f"{spec}: no {wanted} image (platforms present: {', '.join(present)})")

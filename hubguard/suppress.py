@@ -6,24 +6,29 @@ detector, since only it sees the lines.
 
     rule:generic-secret-assignment                  # a rule id, everywhere
     path:/app/tests/**          expires=2026-12-31  # a glob (rules' glob syntax) on the finding's path
-    fingerprint:3f2a…                               # one finding, by the report's ``fingerprint``
+    fingerprint:3f2a1b0c9d8e                        # one finding, by its fingerprint or a unique prefix
 
 ``expires=YYYY-MM-DD`` is optional: from that day on the entry stops suppressing and the report
 says so. Text after ``#`` is a comment; blank lines and ``#`` lines are ignored. Anything else
 is an input error naming the file and line, because a typo that silently suppresses nothing
-(or everything) is worse than a refusal.
+(or everything) is worse than a refusal. For the same reason an unknown rule id is refused
+(naming the nearest real one), a fingerprint prefix must pick one finding, and an entry that
+matched nothing in a scan is reported as a warning.
 
 A baseline suppresses every finding whose ``hashed_secret`` it lists, whatever the path: a
 baseline made by scanning a repository also covers the same secret once it is inside an image.
-``hubguard baseline`` writes one in detect-secrets' own format (see :func:`baseline_document`).
+``hubguard baseline`` writes one in detect-secrets' own format (see :func:`baseline_document`),
+recording the images it was made from, so applying it to another image warns.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,6 +43,8 @@ BASELINE_FILE = ".secrets.baseline"
 KINDS = ("rule", "path", "fingerprint")
 GENERIC_SECRET_TYPE = "Secret Keyword"  # detect-secrets' KeywordDetector type
 _ENTRY = re.compile(r"(?P<kind>[a-z]+):(?P<value>\S+)(?:\s+expires=(?P<expires>\S+))?")
+# The table shows 12 characters of the 32; fewer than 8 would too easily pick a stranger.
+_FINGERPRINT = re.compile(r"[0-9a-f]{8,32}")
 
 
 @dataclass(frozen=True)
@@ -53,11 +60,16 @@ class IgnoreEntry:
     def expired(self, today: date) -> bool:
         return self.expires is not None and today >= self.expires
 
+    @property
+    def source(self) -> str:
+        """The file the entry came from, as the summary line names it."""
+        return display_path(self.origin.rsplit(":", 1)[0])
+
     def matches(self, finding: Finding) -> bool:
         if self.kind == "rule":
             return finding.rule_id == self.value
         if self.kind == "fingerprint":
-            return finding.fingerprint == self.value
+            return finding.fingerprint.startswith(self.value)  # a unique prefix, see Suppressions
         # A glob on an archive also covers its members (``outer.jar!inner/file``).
         outer = finding.path.split("!", 1)[0]
         return glob_match(finding.path, self.value) or glob_match(outer, self.value)
@@ -69,11 +81,24 @@ class Suppressions:
 
     entries: list[IgnoreEntry] = field(default_factory=list)
     baseline_hashes: frozenset[str] = frozenset()
-    baseline_path: Path | None = None
+    baseline_source: str = ""  # the baseline file, as the summary line names it
+    baseline_targets: tuple[str, ...] = ()  # the images ``hubguard baseline`` wrote it for
+    # Said once a scan was applied: entries that matched nothing, a baseline of another image.
+    warnings: list[str] = field(default_factory=list)
+
+    def check_rule_ids(self, known: Collection[str]) -> None:
+        """Refuse ``rule:`` entries naming no rule in play, suggesting the nearest real id."""
+        for entry in self.entries:
+            if entry.kind != "rule" or entry.value in known:
+                continue
+            longer = sorted((rule_id for rule_id in known if rule_id.startswith(entry.value)), key=len)
+            nearest = longer[:1] or difflib.get_close_matches(entry.value, sorted(known), n=1, cutoff=0.5)
+            hint = f"did you mean rule:{nearest[0]}? " if nearest else ""
+            raise InputError(f"{entry.origin}: rule:{entry.value} is no rule id ({hint}see: hubguard rules)")
 
     def apply(self, report: ScanReport) -> None:
-        """Drop suppressed findings (counted in ``report.suppressed``) and note expired entries;
-        every file that suppressed something is named in a note, so no suppression is silent."""
+        """Drop suppressed findings (counted in ``report.suppressed`` and, per file, in
+        ``report.suppressed_by``), note expired entries and collect :attr:`warnings`."""
         today = date.today()
         active = [entry for entry in self.entries if not entry.expired(today)]
         for entry in self.entries:
@@ -83,25 +108,59 @@ class Suppressions:
                     f"{entry.origin}: {entry.kind}:{entry.value}{why} expired on "
                     f"{entry.expires.isoformat()}, no longer suppresses"
                 )
+        _check_prefixes_unique(active, report.findings)
+        used: set[int] = set()
         kept = []
         by_source: dict[str, int] = {}
         for finding in report.findings:
-            source = self._source(active, finding)
+            source = self._suppressor(active, finding, used)
             if source is None:
                 kept.append(finding)
             else:
                 by_source[source] = by_source.get(source, 0) + 1
-        for source, count in by_source.items():
+                report.suppressed_by[source] = report.suppressed_by.get(source, 0) + 1
+        for source, count in by_source.items():  # no suppression is silent: each file is named
             report.notes.append(f"{source}: suppressed {count} finding{'s' * (count != 1)}")
         report.suppressed += len(report.findings) - len(kept)
         report.findings = kept
+        self.warnings += [
+            f"{entry.origin}: {entry.kind}:{entry.value} matched nothing in this scan"
+            for position, entry in enumerate(active)
+            if position not in used
+        ]
+        names = {target.name for target in report.targets if target.kind == "image"}
+        if self.baseline_targets and names and not names & set(self.baseline_targets):
+            self.warnings.append(
+                f"{self.baseline_source} was written for {', '.join(self.baseline_targets)}, "
+                f"not for {', '.join(sorted(names))}; its secrets are suppressed here too"
+            )
 
-    def _source(self, active: list[IgnoreEntry], finding: Finding) -> str | None:
-        """The file that suppresses ``finding`` (the baseline first), or None."""
+    def _suppressor(self, active: list[IgnoreEntry], finding: Finding, used: set[int]) -> str | None:
+        """The file that suppresses ``finding`` (the baseline first), marking each entry that matched."""
+        matched = [position for position, entry in enumerate(active) if entry.matches(finding)]
+        used.update(matched)
         if finding.hashed_secret in self.baseline_hashes:
-            return str(self.baseline_path or BASELINE_FILE)
-        entry = next((entry for entry in active if entry.matches(finding)), None)
-        return None if entry is None else entry.origin.rsplit(":", 1)[0]
+            return self.baseline_source or BASELINE_FILE
+        return active[matched[0]].source if matched else None
+
+
+def _check_prefixes_unique(entries: list[IgnoreEntry], findings: list[Finding]) -> None:
+    """A shortened fingerprint must name one finding; two would make it suppress more than meant."""
+    for entry in entries:
+        if entry.kind != "fingerprint" or len(entry.value) == 32:
+            continue
+        hits = sorted({f.fingerprint for f in findings if f.fingerprint.startswith(entry.value)})
+        if len(hits) > 1:
+            raise InputError(
+                f"{entry.origin}: fingerprint:{entry.value} matches {len(hits)} findings "
+                f"({', '.join(h[:16] for h in hits[:3])}…): give more of it (--format json shows all 32)"
+            )
+
+
+def display_path(path: str | Path) -> str:
+    """A suppression file as a person at this directory would name it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def load_suppressions(
@@ -133,8 +192,10 @@ def load_suppressions(
     elif not baseline.is_file():
         raise InputError(f"baseline {baseline}: no such file")
     if baseline is not None:
-        suppressions.baseline_hashes = frozenset(baseline_hashes(read_baseline(baseline)))
-        suppressions.baseline_path = baseline
+        data = read_baseline(baseline)
+        suppressions.baseline_hashes = frozenset(baseline_hashes(data))
+        suppressions.baseline_source = display_path(baseline)
+        suppressions.baseline_targets = baseline_targets(data)
     return suppressions
 
 
@@ -173,6 +234,11 @@ def parse_ignore_line(line: str, origin: str) -> IgnoreEntry | None:
         raise InputError(
             f"{origin}: cannot parse {body!r} (expected rule:ID, path:GLOB or fingerprint:FP, "
             "optionally followed by expires=YYYY-MM-DD)"
+        )
+    if match["kind"] == "fingerprint" and not _FINGERPRINT.fullmatch(match["value"]):
+        raise InputError(
+            f"{origin}: fingerprint:{match['value']} is not a fingerprint "
+            "(8 to 32 hex characters, as the report shows it)"
         )
     expires = None
     if match["expires"] is not None:
@@ -215,8 +281,25 @@ def baseline_hashes(data: dict) -> set[str]:
     return {entry["hashed_secret"] for entries in data["results"].values() for entry in entries}
 
 
-def baseline_document(findings: Iterable[Finding], rules: RuleSet, previous: dict | None = None) -> dict:
+def baseline_targets(data: dict) -> tuple[str, ...]:
+    """The images a ``hubguard baseline`` was written for (none for detect-secrets' own)."""
+    recorded = data.get("hubguard")
+    targets = recorded.get("targets") if isinstance(recorded, dict) else None
+    if not isinstance(targets, list):
+        return ()
+    return tuple(target for target in targets if isinstance(target, str))
+
+
+def baseline_document(
+    findings: Iterable[Finding],
+    rules: RuleSet,
+    previous: dict | None = None,
+    targets: Iterable[str] = (),
+) -> dict:
     """A detect-secrets 1.5 baseline listing ``findings`` (plus ``previous``'s results, kept).
+
+    ``hubguard.targets`` records the images scanned (plus ``previous``'s), so a scan of another
+    image can warn; detect-secrets ignores the key.
 
     ``type`` is a detect-secrets secret type, because its tools (``audit``) look every type up
     among their plugins: a finding of one of its plugins keeps its own type, any other finding
@@ -254,6 +337,7 @@ def baseline_document(findings: Iterable[Finding], rules: RuleSet, previous: dic
             for filename, entries in sorted(results.items())
         },
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "hubguard": {"targets": sorted({*baseline_targets(previous or {}), *targets})},
     }
 
 

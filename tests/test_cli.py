@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,113 @@ def test_no_secret_value_in_any_output(tmp_path):
         assert token[:12] not in result.stdout, fmt
     report = json.loads(hubguard("scan", f"docker-archive:{archive}", "--format", "json").stdout)
     assert hashlib.sha1(token.encode()).hexdigest() in {f["hashed_secret"] for f in report["findings"]}
+
+
+def test_output_file_prints_the_summary_and_where_the_report_went(leaky_archive, tmp_path):
+    out = tmp_path / "report.txt"
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", "--output", str(out), env={"COLUMNS": "300"})
+    assert result.returncode == 1, result.stderr
+    summary, written = result.stdout.splitlines()
+    assert summary.startswith("24 findings (") and summary.endswith("scan complete")
+    assert written == f"report written to {out}"
+    table = out.read_text()
+    assert "\x1b" not in table
+    assert max(len(line) for line in table.splitlines() if not line.startswith("/")) <= 100
+
+
+def test_color_option_and_force_color(leaky_archive):
+    plain = {"NO_COLOR": "", "FORCE_COLOR": ""}
+    assert "\x1b[" not in hubguard("scan", f"docker-archive:{leaky_archive}", env=plain).stdout
+    assert (
+        "\x1b["
+        in hubguard("scan", f"docker-archive:{leaky_archive}", env={**plain, "FORCE_COLOR": "1"}).stdout
+    )
+    forced = hubguard("scan", f"docker-archive:{leaky_archive}", "--color", "always", env=plain)
+    assert "\x1b[" in forced.stdout
+    never = hubguard("scan", f"docker-archive:{leaky_archive}", "--color", "never", env={"FORCE_COLOR": "1"})
+    assert "\x1b[" not in never.stdout
+    bad = hubguard("scan", f"docker-archive:{leaky_archive}", "--color", "sometimes")
+    assert_one_line_error(bad, 2, "auto", "always", "never")
+
+
+def test_table_at_80_columns_shows_every_path_whole_and_once(leaky_archive):
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", env={"COLUMNS": "80"})
+    lines = result.stdout.splitlines()
+    report = json.loads(hubguard("scan", f"docker-archive:{leaky_archive}", "--format", "json").stdout)
+    for finding in report["findings"]:
+        assert finding["path"] in lines
+    assert lines.count("/app/backup/dump.sql.gz!dump.sql") == 1
+    long_lines = [
+        line for line in lines if len(line) > 80 and line not in {f["path"] for f in report["findings"]}
+    ]
+    assert long_lines == []
+
+
+def test_rules_never_truncates_ids():
+    from hubguard.detect.rules import load_rules
+
+    rules = load_rules([])
+    ids = {rule.id for rule in (*rules.token_rules, *rules.file_rules, *rules.plugins)}
+    result = hubguard("rules", env={"COLUMNS": "40"})
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines()[1:] if not line.startswith(" ")}
+    assert listed == ids
+
+
+def test_platform_absent_from_the_archive_is_refused_listing_what_is_there(leaky_archive):
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", "--platform", "linux/arm64")
+    assert_one_line_error(result, 2, "no linux/arm64 image", "platforms present: linux/amd64")
+    assert hubguard("scan", f"docker-archive:{leaky_archive}", "--platform", "linux/amd64").returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--jobs", "0", ("--jobs", "1 to 256")),
+        ("--jobs", "-3", ("--jobs", "1 to 256")),
+        ("--jobs", "100000", ("--jobs", "1 to 256")),
+        ("--jobs", "many", ("--jobs", "1 to 256")),
+        ("--platform", "arm64", ("--platform", "OS/ARCH")),
+    ],
+)
+def test_out_of_range_options_are_one_line(leaky_archive, option, value, words):
+    result = hubguard("scan", f"docker-archive:{leaky_archive}", option, value)
+    assert_one_line_error(result, 2, *words)
+
+
+SUBCOMMANDS = ("scan", "context", "baseline", "rules", "push", "install-plugin", "cache")
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_help_has_description_exit_codes_and_an_example(command):
+    result = hubguard(command, "--help", env={"COLUMNS": "80"})
+    assert result.returncode == 0
+    text = result.stdout
+    usage, description = text.split("\n\n")[:2]
+    assert usage.startswith(f"usage: hubguard {command}")
+    assert len(description.split()) >= 8, description  # says what the command is for
+    assert "exit codes:\n  0  " in text
+    assert re.search(rf"\nexamples?:\n  hubguard {command} \S", text)
+    options = text.split("options:", 1)[1].split("exit codes:")[0]
+    for option in re.findall(r"^  (--[a-z-]+)", options, flags=re.M):
+        block = options.split(option, 1)[1].split("\n  -", 1)[0]
+        assert len(block.split()) >= 2, f"{command} {option} has no help"
+
+
+def test_help_names_allowed_values_and_defaults():
+    scan = hubguard("scan", "--help", env={"COLUMNS": "200"}).stdout
+    assert "critical, high, medium or low (default: low" in scan
+    assert "$XDG_CACHE_HOME/hubguard" in scan and "{auto,always,never}" in scan
+    baseline = hubguard("baseline", "--help", env={"COLUMNS": "200"}).stdout
+    assert "default: .secrets.baseline" in baseline
+
+
+def test_docker_hubguard_help_says_docker_hubguard():
+    plugin = [sys.executable, "-m", "hubguard.plugin", "hubguard"]
+    for args in ([], ["scan"], ["push"]):
+        result = subprocess.run([*plugin, *args, "--help"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"usage: docker hubguard {' '.join(args)}".rstrip())
+        assert "usage: hubguard" not in result.stdout
+    scan_help = subprocess.run([*plugin, "scan", "--help"], capture_output=True, text=True).stdout
+    assert "  docker hubguard scan myname/app:1" in scan_help

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.clone import GIT_ENV, snapshot
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = "FROM scratch\nCOPY . /app/\n"
 CONTEXT_HOOK = "hubguard (secrets and sensitive files sent to docker build)"
 COVERAGE_HOOK = "hubguard (.dockerignore covers credential files)"
-Project = Callable[[dict[str, str]], Path]
+Project = Callable[..., Path]
 
 
 def run(
@@ -56,42 +57,30 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {
         **os.environ,
         "PRE_COMMIT_HOME": str(tmp_path_factory.mktemp("pre-commit-home")),
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "hubguard tests",
-        "GIT_AUTHOR_EMAIL": "tests@hubguard.invalid",
-        "GIT_COMMITTER_NAME": "hubguard tests",
-        "GIT_COMMITTER_EMAIL": "tests@hubguard.invalid",
+        **GIT_ENV,
         "NO_COLOR": "1",
     }
 
 
 @pytest.fixture(scope="module")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> tuple[Path, str]:
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This checkout's working tree, committed in a scratch repository: (path, commit)."""
-    snapshot = tmp_path_factory.mktemp("hook-repo")
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT, env).stdout
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file() or source.is_symlink():  # a tracked file deleted in the tree is skipped
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / name, follow_symlinks=False)
-    assert (snapshot / ".pre-commit-hooks.yaml").is_file()
-    git(snapshot, env, "init", "-q")
-    git(snapshot, env, "add", "-A")
-    git(snapshot, env, "commit", "-q", "-m", "hubguard working tree")
-    return snapshot, git(snapshot, env, "rev-parse", "HEAD").stdout.strip()
+    repository = tmp_path_factory.mktemp("hook-repo")
+    commit = snapshot(repository)
+    assert (repository / ".pre-commit-hooks.yaml").is_file()
+    return repository, commit
 
 
 @pytest.fixture
 def project(tmp_path: Path, hook_repo: tuple[Path, str], env: dict[str, str]) -> Project:
-    """A git repository holding ``files`` in its first commit, with both hooks installed."""
+    """A git repository holding ``files`` in its first commit, with both hooks installed (or
+    the hooks ``config`` names, a .pre-commit-config.yaml)."""
 
-    def make(files: dict[str, str]) -> Path:
+    def make(files: dict[str, str], config: str = "") -> Path:
         repo = tmp_path / "project"
         repo.mkdir()
         hook_path, commit = hook_repo
-        config = (
+        config = config or (
             f"repos:\n- repo: {hook_path}\n  rev: {commit}\n  hooks:\n"
             "  - id: hubguard-context\n  - id: hubguard-dockerignore\n"
         )
@@ -166,7 +155,8 @@ def test_only_files_inside_a_build_context_count(project: Project, env: dict[str
     git(repo, env, "add", "services/api/.env")
     refused = git(repo, env, "commit", "-m", "api env", check=False)
     assert refused.returncode != 0
-    assert 'add "**/.env*" to services/api/.dockerignore: services/api/.env ' in refused.stdout
+    said = " ".join(refused.stdout.split())  # the report wraps long lines
+    assert 'add "**/.env*" to services/api/.dockerignore: services/api/.env ' in said
 
 
 LINT_HOOK = "hubguard lint (secret handling in Dockerfiles and CI build steps)"
@@ -218,3 +208,32 @@ def test_lint_hook_refuses_a_secret_build_arg_until_it_becomes_a_secret_mount(
     accepted = git(repo, env, "commit", "-m", "image", check=False)
     assert accepted.returncode == 0, accepted.stdout
     assert hook_result(accepted.stdout, LINT_HOOK) == "Passed"
+
+
+def documented_configs() -> list[tuple[str, str]]:
+    """Every .pre-commit-config.yaml the docs show: (where, text)."""
+    found = []
+    for doc in (ROOT / "docs" / "context.md", ROOT / "docs" / "usage.md", ROOT / "README.md"):
+        for number, block in enumerate(re.findall(r"```yaml\n(.*?)```", doc.read_text(), flags=re.S)):
+            if "hubguard-context" in block:
+                found.append((f"{doc.name}#{number}", block))
+    return found
+
+
+@pytest.mark.repo_files
+@pytest.mark.parametrize(("where", "config"), documented_configs(), ids=[w for w, _ in documented_configs()])
+def test_documented_configs_work_as_written(
+    project: Project, hook_repo: tuple[Path, str], env: dict[str, str], dotenv: str, where: str, config: str
+):
+    hook_path, commit = hook_repo
+    # The two placeholders a reader fills in: where their hubguard repository is, and its commit.
+    config = re.sub(r"(repo: )https://github\.com/YOUR-ORG/hubguard", rf"\g<1>{hook_path}", config)
+    config = config.replace("YOUR-COMMIT-SHA", commit)
+    assert "YOUR-" not in config and "OWNER" not in config, where
+    repo = project({"Dockerfile": DOCKERFILE, "app.py": "print('hi')\n"}, config)
+    (repo / ".env").write_text(dotenv)
+    git(repo, env, "add", ".env")
+    refused = git(repo, env, "commit", "-m", "add settings", check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert hook_result(refused.stdout, CONTEXT_HOOK) == "Failed"
+    assert "no .dockerignore, and 1 sensitive file would be sent" in " ".join(refused.stdout.split())

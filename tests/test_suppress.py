@@ -197,9 +197,11 @@ def test_an_explicit_baseline_must_exist(tmp_path):
 # -- through the command line -----------------------------------------------------------------
 
 
-def hubguard(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def hubguard(cwd: Path, *args: str, env_columns: str = "") -> subprocess.CompletedProcess[str]:
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root), "HUBGUARD_CACHE_DIR": str(cwd / ".cache")}
+    if env_columns:
+        env["COLUMNS"] = env_columns
     return subprocess.run(
         [sys.executable, "-m", "hubguard", *args],
         cwd=cwd,
@@ -243,6 +245,7 @@ def test_malformed_ignore_file_fails_the_scan_with_one_line(project):
     assert ".hubguardignore:2:" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.repo_files
 def test_baseline_round_trip_through_detect_secrets(project):
     _, before = scan_json(project)
     written = hubguard(project, "baseline", "docker-archive:leaky.tar")
@@ -268,6 +271,16 @@ def test_baseline_round_trip_through_detect_secrets(project):
     assert audit.returncode == 0, audit.stderr
     unknown = sum(plugin["stats"]["raw"]["unknown"] for plugin in json.loads(audit.stdout).values())
     assert unknown == len(expected)
+    # What docs/suppressions.md says does not work: --report opens each in-image path on disk.
+    report = subprocess.run(
+        ["detect-secrets", "audit", "--report", ".secrets.baseline"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert report.returncode != 0 and "/app/" in report.stderr
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "suppressions.md").read_text()
+    assert "`detect-secrets audit --stats` read it" in docs and "those two commands fail on it" in docs
 
     # The baseline now suppresses everything it lists, so the same image passes.
     code, after = scan_json(project)
@@ -299,3 +312,97 @@ def test_baseline_update_of_a_broken_file_is_an_input_error(project):
     result = hubguard(project, "baseline", "docker-archive:leaky.tar", "--update")
     assert result.returncode == 2 and ".secrets.baseline" in result.stderr
     assert (project / ".secrets.baseline").read_text() == "{"
+
+
+# -- mistakes that would silently suppress nothing ----------------------------------------------
+
+
+def test_the_fingerprint_prefix_the_table_shows_suppresses_that_finding(tmp_path, report):
+    target = report.findings[0]
+    kept = suppress(tmp_path, f"fingerprint:{target.fingerprint[:12]}\n", report)
+    assert target not in report.findings and len(kept) == 3
+    assert list(report.suppressed_by.values()) == [1]
+
+
+def test_an_ambiguous_fingerprint_prefix_is_refused(tmp_path, report):
+    first = report.findings[0]
+    twin = Finding(
+        "twin",
+        "twin",
+        Severity.HIGH,
+        "layer",
+        "/x",
+        1,
+        first.hashed_secret,
+        "…",
+        fingerprint=first.fingerprint[:12] + "0" * 20,
+    )
+    report.findings.append(twin)
+    with pytest.raises(InputError, match=r":1: fingerprint:\w{12} matches 2 findings"):
+        suppress(tmp_path, f"fingerprint:{first.fingerprint[:12]}\n", report)
+
+
+@pytest.mark.parametrize("value", ["3f2a", "not-hex-at-all", "0" * 33])
+def test_a_fingerprint_that_cannot_be_one_is_refused(tmp_path, value):
+    (tmp_path / ".hubguardignore").write_text(f"fingerprint:{value}\n")
+    with pytest.raises(InputError, match="8 to 32 hex characters"):
+        load_suppressions(tmp_path)
+
+
+def test_an_entry_that_matched_nothing_is_a_warning(tmp_path, report):
+    (tmp_path / ".hubguardignore").write_text("rule:slack-token\npath:/nowhere/**\n")
+    suppressions = load_suppressions(tmp_path)
+    suppressions.apply(report)
+    assert suppressions.warnings == [
+        f"{tmp_path / '.hubguardignore'}:2: path:/nowhere/** matched nothing in this scan"
+    ]
+
+
+def test_unknown_rule_id_is_one_line_naming_the_nearest_real_id(project):
+    (project / ".hubguardignore").write_text("rule:github-pat\n")
+    result = hubguard(project, "scan", "docker-archive:leaky.tar")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert (
+        ".hubguardignore:1: rule:github-pat is no rule id (did you mean rule:github-pat-classic?"
+        in result.stderr
+    )
+
+
+def test_unused_entry_warns_on_the_command_line(project):
+    (project / ".hubguardignore").write_text(
+        "rule:slack-token\nrule:azure-sas-token  # never in this image\n"
+    )
+    result = hubguard(project, "scan", "docker-archive:leaky.tar")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"hubguard: warning: {project / '.hubguardignore'}:2: rule:azure-sas-token "
+        "matched nothing in this scan"
+    ]
+
+
+def test_summary_line_names_the_baseline_that_suppressed_and_baseline_records_its_image(project):
+    _, before = scan_json(project)
+    assert hubguard(project, "baseline", "docker-archive:leaky.tar").returncode == 0
+    recorded = json.loads((project / ".secrets.baseline").read_text())["hubguard"]["targets"]
+    assert recorded == [before["targets"][0]["name"]]
+    result = hubguard(project, "scan", "docker-archive:leaky.tar", env_columns="200")
+    assert result.returncode == 0, result.stderr
+    total = len(before["findings"])
+    assert result.stdout.splitlines()[-1].startswith(
+        f"0 findings (0 critical, 0 high, 0 medium, 0 low), {total} findings suppressed by .secrets.baseline,"
+    )
+    assert result.stderr == ""
+    _, after = scan_json(project)
+    assert after["summary"]["suppressed_by"] == {".secrets.baseline": total}
+
+
+def test_a_baseline_applied_to_another_image_warns(project):
+    assert hubguard(project, "baseline", "docker-archive:leaky.tar").returncode == 0
+    write_archive(project / "other.tar", tag="someone/else:2")
+    result = hubguard(project, "scan", "docker-archive:other.tar")
+    assert result.returncode == 1  # fresh fakes: the baseline knows none of them
+    assert (
+        "hubguard: warning: .secrets.baseline was written for hubguard-example/leaky:1, "
+        "not for someone/else:2" in result.stderr
+    )

@@ -22,14 +22,16 @@ def render(
     *,
     rules: Mapping[str, Any] | None = None,
     color: bool | None = None,
+    width: int | None = None,
 ) -> str:
-    """Render ``report`` as ``fmt``; ``rules`` (id → rule) enriches SARIF rule metadata and
-    ``color`` (None = only on a terminal without NO_COLOR) applies to ``table`` only."""
+    """Render ``report`` as ``fmt``; ``rules`` (id → rule) enriches SARIF rule metadata and the
+    table's remediation text; ``color`` (None = decide from FORCE_COLOR, NO_COLOR and the
+    terminal) and ``width`` (None = the terminal's, else COLUMNS) apply to ``table`` only."""
     # Each format is imported when used: rich alone costs a warm scan a quarter of its time.
     if fmt == "table":
         from hubguard.report.table import to_table
 
-        return to_table(report, color=color)
+        return to_table(report, color=color, width=width, rules=rules)
     if fmt == "json":
         from hubguard.report.json_report import to_dict
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from hubguard.model import Finding, LayerRef
+from hubguard.model import Finding, LayerRef, ScanReport
 
 # Sources whose paths live in the image rather than in the repository being built.
 IMAGE_SOURCES = frozenset({"layer", "config", "history"})
+# ``--output FILE`` writes the table this wide: the same file whatever terminal wrote it.
+FILE_WIDTH = 100
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
@@ -84,8 +86,10 @@ def describe(finding: Finding) -> str:
         lines.append("a later layer hides it, but the layer that added it still ships it")
     if finding.owner is not None:
         lines.append(f"owner: {owner_phrase(finding)}")
-    if finding.hashed_secret:  # lint findings about a name or a path carry no value
+    if finding.redacted:
         lines.append(f"preview: {printable(finding.redacted)} (sha1 {finding.hashed_secret})")
+    elif finding.hashed_secret:
+        lines.append(f"sha1 of the file: {finding.hashed_secret}")
     return "\n".join(lines)
 
 
@@ -103,3 +107,41 @@ def owner_phrase(finding: Finding) -> str:
     if owner.kind == "base":
         text += f", inherited: {INHERITED_FIX}"
     return text
+
+
+def summary_text(report: ScanReport) -> str:
+    """The one-line summary: counts by severity, what was suppressed (and by what) or skipped,
+    and whether the scan read everything. Plain text, so ``--output`` needs no rich."""
+    counts = ", ".join(f"{count} {label}" for label, count in report.counts().items())
+    parts = [f"{plural(len(report.findings), 'finding')} ({counts})", suppressed_phrase(report)]
+    if report.third_party_skipped:
+        parts.append(f"{plural(report.third_party_skipped, 'third-party file')} skipped")
+    not_own = {kind: count for kind, count in report.owner_counts().items() if kind != "own" and count}
+    if not_own:
+        parts.append(", ".join(f"{count} {kind}" for kind, count in not_own.items()) + " in files others own")
+    if report.owner_quieted:
+        parts.append(f"{report.owner_quieted} in distro/package files quieted")
+    if report.notes:
+        parts.append(plural(len(report.notes), "note"))
+    if report.complete:
+        parts.append("scan complete")
+    else:
+        parts.append(f"scan INCOMPLETE: {plural(len(report.problems), 'problem')}")
+    return ", ".join(parts)
+
+
+def suppressed_phrase(report: ScanReport) -> str:
+    """``0 suppressed``, or ``24 findings suppressed by .secrets.baseline`` naming each source."""
+    if not report.suppressed:
+        return "0 suppressed"
+    parts = [f"{count} by {printable(source)}" for source, count in report.suppressed_by.items() if count]
+    pragmas = report.suppressed - sum(report.suppressed_by.values())
+    if pragmas > 0:
+        parts.append(f"{pragmas} by inline pragmas")
+    if len(parts) == 1:
+        return f"{plural(report.suppressed, 'finding')} suppressed {parts[0].split(' ', 1)[1]}"
+    return f"{plural(report.suppressed, 'finding')} suppressed ({', '.join(parts)})"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -28,6 +28,7 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "third_party_skipped": report.third_party_skipped,
         "by_owner": report.owner_counts(),
         "owner_quieted": report.owner_quieted,
+        "suppressed_by": dict(sorted(report.suppressed_by.items())),
     }
 
 
