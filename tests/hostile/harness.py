@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tarfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from hubguard.detect.examples import expand
@@ -38,7 +38,6 @@ class Run:
     stdout: str
     stderr: str
     peak_mb: float
-    outputs: list[Path] = field(default_factory=list)
 
     @property
     def text(self) -> str:
