@@ -55,6 +55,7 @@ from hubguard.report import render
 from hubguard.report.common import short_digest
 from hubguard.scan import Scanner, ScanOptions
 from hubguard.sources.daemon import engine_client, resolve_image_id
+from hubguard.detect.names import name_guard, scrub_report
 from hubguard.suppress import Suppressions, load_suppressions
 from hubguard.visibility import HubClient, Visibility, decide_visibility, hub_client
 
@@ -174,6 +175,7 @@ def _decide_and_push(
     options = replace(request.scan_options, all_platforms=request.platform is None)
     scanner = Scanner(options)
     report = scan_targets(scanner, targets, suppressions)
+    scrub_report(report, name_guard(scanner.rules))  # nothing read from the image is echoed raw
     show_report(report, request, scanner.rules.by_id() if request.report_format == "sarif" else None)
     decision = decide(report, visibility, config)
     outcome.decision = decision
