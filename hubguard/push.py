@@ -46,6 +46,7 @@ import docker.errors
 import requests.exceptions
 
 from hubguard.config import load_config
+from hubguard.detect.names import name_guard, scrub_report
 from hubguard.errors import HubguardError, InputError
 from hubguard.model import ScanReport
 from hubguard.policy import Decision, decide
@@ -55,7 +56,6 @@ from hubguard.report import render
 from hubguard.report.common import short_digest
 from hubguard.scan import Scanner, ScanOptions
 from hubguard.sources.daemon import engine_client, resolve_image_id
-from hubguard.detect.names import name_guard, scrub_report
 from hubguard.suppress import Suppressions, load_suppressions
 from hubguard.visibility import HubClient, Visibility, decide_visibility, hub_client
 
