@@ -56,6 +56,13 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         help="pass every text line through every detector (slow; the prefilter's reference)",
     )
     parser.add_argument(
+        "--max-per-file",
+        type=int,
+        default=20,
+        metavar="N",
+        help="list at most N findings per rule per file, then one summary finding (default 20; 0: all)",
+    )
+    parser.add_argument(
         "--include-third-party",
         action="store_true",
         help="also scan installed packages and vendored code (site-packages, node_modules, …)",
@@ -216,6 +223,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
+        max_per_file=args.max_per_file,
     )
 
 

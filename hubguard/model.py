@@ -80,6 +80,7 @@ class Finding:
     target: str = ""
     third_party: bool = False
     fingerprint: str = field(default="")
+    more: int = 0  # a summary of a capped file: this many more findings of the rule there
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

@@ -7,22 +7,24 @@ holds an image whose config and layers are all cached, nothing is exported at al
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-from collections.abc import Callable
-from concurrent.futures import as_completed
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
-from hubguard.detect.engine import Detector, Hit
+from hubguard.detect.engine import Detector, Hit, cap_per_file
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
 from hubguard.model import LayerRef, ScanReport, Target
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.blobs import BlobRef
 from hubguard.sources.image import Image
 from hubguard.sources.layers import LayerIndex, iter_layer_files
-from hubguard.workers import forked_pool
+from hubguard.workers import Fanout, forked_pool
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
@@ -37,6 +39,7 @@ class ScanOptions:
     use_cache: bool = True
     cache_dir: Path | None = None
     jobs: int = 0  # worker processes; 0 = one per core
+    max_per_file: int = 20  # findings per rule per file before one summary finding; 0 = no cap
 
 
 @dataclass
@@ -184,7 +187,7 @@ class Scanner:
         for ref, scan in zip(refs, scans, strict=True):
             report.notes.extend(scan.notes)
             report.third_party_skipped += scan.third_party_skipped
-            for hit in scan.hits:
+            for hit in cap_per_file(scan.hits, self.options.max_per_file):
                 state, hidden_by = _state(hit.path, ref.index, indexes, refs)
                 self._add(report, hit, name, "layer", ref, state, hidden_by)
         for hit, source in image_scan.config_hits:
@@ -195,7 +198,9 @@ class Scanner:
         return LayerRef(ref.index, ref.digest, self.detector.redact_text(ref.created_by, "history"))
 
     def _layer_scans(self, layers: list[tuple[str, BlobRef]]) -> list[LayerScan]:
-        """Cached layers from the cache; the rest in worker processes, biggest first."""
+        """Cached layers from the cache; the rest read here, one after another, in a single
+        sequential pass each, with detection fanned out to the workers in batches of files (so
+        one big layer keeps every core busy)."""
         results: list[LayerScan | None] = [None] * len(layers)
         todo = []
         for position, (digest, _) in enumerate(layers):
@@ -204,43 +209,66 @@ class Scanner:
                 results[position] = LayerScan.from_json(cached)
             else:
                 todo.append(position)
-        todo.sort(key=lambda position: layers[position][1].size, reverse=True)
-        jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
-        if jobs > 1 and sum(layers[p][1].size for p in todo) > PARALLEL_MIN_BYTES:
-            global _WORKER_SCANNER
-            _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
-            with forked_pool(jobs) as pool:
-                futures = {pool.submit(_scan_blob_in_worker, layers[p][1], layers[p][0]): p for p in todo}
-                for done, future in enumerate(as_completed(futures), start=len(layers) - len(todo) + 1):
-                    results[futures[future]] = future.result()
-                    self.progress(done, len(layers))
-        else:
+        with self.fanout(sum(layers[p][1].size for p in todo)) as fanout:
             for done, position in enumerate(todo, start=len(layers) - len(todo) + 1):
-                results[position] = self.scan_blob(layers[position][1], layers[position][0])
+                blob = layers[position][1]
+                with blob.open() as stream:
+                    results[position] = self.read_layer(stream, layers[position][0], fanout)
                 self.progress(done, len(layers))
-        if self.cache is not None:
-            for position in todo:
-                self.cache.put("layer", layers[position][0], results[position].to_json())  # type: ignore[union-attr]
+            fanout.finish()
+        for position in todo:
+            scan = results[position]
+            assert scan is not None
+            scan.hits = _unique(self.detector, scan.hits)
+            if self.cache is not None:
+                self.cache.put("layer", layers[position][0], scan.to_json())
         return results  # type: ignore[return-value]
 
-    def scan_blob(self, blob: BlobRef, label: str) -> LayerScan:
+    @contextlib.contextmanager
+    def fanout(self, total_bytes: int) -> Iterator[Fanout]:
+        """Worker processes when there is enough to scan to repay starting them, else inline."""
+        global _WORKER_SCANNER
+        _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once, here
+        jobs = self.options.jobs or os.cpu_count() or 1
+        self.detector  # noqa: B018 - compiled before the fork, not once per worker
+        if jobs > 1 and total_bytes > PARALLEL_MIN_BYTES:
+            with forked_pool(jobs) as pool:
+                yield Fanout(_detect_batch, _collect, pool, jobs)
+        else:
+            yield Fanout(_detect_batch, _collect, None, 1)
+
+    def read_layer(self, stream: BinaryIO, label: str, fanout: Fanout) -> LayerScan:
+        """Read one layer tar and hand its files to ``fanout``; hits arrive in the LayerScan as
+        the batches finish (complete after ``fanout.finish()``)."""
+        from hubguard.detect.content import CHUNK, oversize_notes, reads_whole, stream_chunks
+
+        scan = LayerScan(LayerIndex(), [], [])
+        for path, size, reader in iter_layer_files(stream, scan.index, label):
+            if not self.options.include_third_party and self.rules.is_third_party(path):
+                scan.third_party_skipped += 1
+                continue
+            if self.rules.path_allowed(path):
+                continue
+            if size <= CHUNK or reads_whole(self.detector, path, size):
+                fanout.submit(scan, ("file", path, reader.read(), 0, False), size)
+                continue
+            scan.notes.extend(oversize_notes(path, size))
+            for body, line_no, binary in stream_chunks(reader):
+                kind = "chunk" if line_no else "file"  # line 0: it all fit in one chunk after all
+                fanout.submit(scan, (kind, path, body, line_no, binary), len(body))
+        return scan
+
+    def detect(self, job: tuple[str, str, bytes, int, bool]) -> tuple[list[Hit], list[str]]:
+        """One job from ``read_layer``: a whole file, or one chunk of a large one."""
         from hubguard.detect.content import inspect_file
 
-        index = LayerIndex()
-        hits: list[Hit] = []
-        notes: list[str] = []
-        skipped = 0
-        with blob.open() as stream:
-            for path, size, reader in iter_layer_files(stream, index, label):
-                if not self.options.include_third_party and self.rules.is_third_party(path):
-                    skipped += 1
-                    continue
-                if self.rules.path_allowed(path):
-                    continue
-                result = inspect_file(self.detector, path, size, reader)
-                hits.extend(result.hits)
-                notes.extend(result.notes)
-        return LayerScan(index, hits, notes, skipped)
+        kind, path, data, line_no, binary = job
+        if kind == "file":
+            result = inspect_file(self.detector, path, len(data), io.BytesIO(data))
+            return result.hits, result.notes
+        if binary:
+            return self.detector.scan_binary(data, path), []
+        return self.detector.scan_text(data, path, line_no), []
 
     def scan_config(self, config: dict) -> list[tuple[Hit, str]]:
         """Env values, labels and every history step (build args show up there)."""
@@ -287,9 +315,23 @@ class Scanner:
 _WORKER_SCANNER: Scanner | None = None
 
 
-def _scan_blob_in_worker(blob: BlobRef, label: str) -> LayerScan:
+def _detect_batch(jobs: list) -> list[tuple[list[Hit], list[str]]]:
     assert _WORKER_SCANNER is not None  # set by the parent before forking
-    return _WORKER_SCANNER.scan_blob(blob, label)
+    return [_WORKER_SCANNER.detect(job) for job in jobs]
+
+
+def _collect(scan: object, result: tuple[list[Hit], list[str]]) -> None:
+    assert isinstance(scan, LayerScan)
+    scan.hits.extend(result[0])
+    scan.notes.extend(result[1])
+
+
+def _unique(detector: Detector, hits: list[Hit]) -> list[Hit]:
+    """One hit per identity per file: a large file's chunks overlap, so a hit can come twice."""
+    seen: dict[tuple[str, str, str], Hit] = {}
+    for hit in hits:
+        seen.setdefault((hit.path, *detector.identity(hit)), hit)
+    return list(seen.values())
 
 
 def _state(

@@ -71,14 +71,31 @@ def is_binary(head: bytes) -> bool:
     return head.startswith(BINARY_MAGIC) or head[4:8] == b"ftyp" or b"\0" in head[:SNIFF]
 
 
+def _is_archive(path: str) -> bool:
+    lowered = path.lower()
+    return lowered.endswith(ZIP_SUFFIXES + TAR_SUFFIXES) or (
+        lowered.endswith(".gz") and not lowered.endswith(".tar.gz")
+    )
+
+
+def reads_whole(detector: Detector, path: str, size: int) -> bool:
+    """Whether ``inspect_file`` needs the whole file at once (an archive to open, a credential
+    file by name); any other file may be scanned chunk by chunk (``stream_chunks``)."""
+    return bool(detector.rules.file_rules_named(path)) or (_is_archive(path) and size <= ARCHIVE_LIMIT)
+
+
+def oversize_notes(path: str, size: int) -> list[str]:
+    """What a chunked scan of a large file leaves out: an archive too large to open."""
+    return (
+        [f"{path}: archive of {size} bytes not opened (limit {ARCHIVE_LIMIT})"] if _is_archive(path) else []
+    )
+
+
 def inspect_file(detector: Detector, path: str, size: int, reader: BinaryIO) -> FileResult:
     """Every hit in one file, its archive members and its credential-file rules."""
     result = FileResult()
     name_rules = detector.rules.file_rules_named(path)
-    lowered = path.lower()
-    is_archive = lowered.endswith(ZIP_SUFFIXES + TAR_SUFFIXES) or (
-        lowered.endswith(".gz") and not lowered.endswith(".tar.gz")
-    )
+    is_archive = _is_archive(path)
     if is_archive and size <= ARCHIVE_LIMIT:
         data = reader.read()
         if not _members(detector, path, data, result):
@@ -104,11 +121,25 @@ def scan_bytes(detector: Detector, data: bytes, path: str) -> list[Hit]:
 
 def scan_stream(detector: Detector, reader: BinaryIO, path: str) -> list[Hit]:
     """Chunked scan: whole lines per chunk, the unfinished last line carried into the next."""
+    hits: dict[tuple[str, str], Hit] = {}
+    for body, line_no, binary in stream_chunks(reader):
+        if line_no == 0:
+            return scan_bytes(detector, body, path)  # the whole file fits in one chunk
+        found = detector.scan_binary(body, path) if binary else detector.scan_text(body, path, line_no)
+        for hit in found:
+            hits.setdefault(detector.identity(hit), hit)
+    return list(hits.values())
+
+
+def stream_chunks(reader: BinaryIO) -> Iterator[tuple[bytes, int, bool]]:
+    """``(body, first line number, binary)`` per chunk of a file, cut after a line end so
+    chunks can be scanned apart (by other processes, too). A file that fits in one chunk is
+    yielded whole with line number 0: it is scanned like any small file."""
     first = reader.read(CHUNK)
     if len(first) < CHUNK:
-        return scan_bytes(detector, first, path)
+        yield first, 0, False
+        return
     binary = is_binary(first[:SNIFF])
-    hits: dict[tuple[str, str], Hit] = {}
     line_no, chunk, carry = 1, first, b""
     while chunk:
         data = carry + chunk
@@ -120,11 +151,8 @@ def scan_stream(detector: Detector, reader: BinaryIO, path: str) -> list[Hit]:
             # scan it all and carry an overlap (hits found twice collapse by hash).
             cut = 0 if binary else data.rfind(b"\n", max(0, len(data) - OVERLAP)) + 1
             body, carry = (data[:cut], data[cut:]) if cut else (data, data[-OVERLAP:])
-        found = detector.scan_binary(body, path) if binary else detector.scan_text(body, path, line_no)
-        for hit in found:
-            hits.setdefault((hit.rule_id, hit.hashed_secret), hit)
+        yield body, line_no, binary
         line_no += body.count(b"\n")
-    return list(hits.values())
 
 
 def _credential_file(detector: Detector, path: str, data: bytes, rules: list, result: FileResult) -> None:

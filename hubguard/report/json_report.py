@@ -26,6 +26,7 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "problems": list(report.problems),
         "notes": list(report.notes),
         "third_party_skipped": report.third_party_skipped,
+        "capped": sum(1 for finding in report.findings if finding.more),
     }
 
 
