@@ -27,7 +27,7 @@ from densetext import dense_files  # noqa: E402
 from examples.leaky_image import write_archive  # noqa: E402
 from examples.quality_report import score, write_quality_archive  # noqa: E402
 from hubguard.detect.engine import Detector  # noqa: E402
-from hubguard.detect.rules import PluginRule, RuleSet, load_rules, pack_files  # noqa: E402
+from hubguard.detect.rules import RuleSet, load_rules, pack_files  # noqa: E402
 from hubguard.scan import Scanner, ScanOptions  # noqa: E402
 
 
@@ -37,9 +37,12 @@ def scan_with(rules: RuleSet, archive: Path):
     return scanner.scan([f"docker-archive:{archive}"])
 
 
-def candidate_plugins() -> list[PluginRule]:
-    """Every plugin in the shipped pack, plus any it lists as left out: measured all the same."""
-    return list(load_rules().plugins)
+CANDIDATES = HERE / "plugin_candidates"
+
+
+def candidate_rules() -> RuleSet:
+    """The shipped packs with every candidate plugin (shipped or left out) in play."""
+    return load_rules([CANDIDATES])
 
 
 def findings_key(report) -> set[tuple[str, str]]:
@@ -61,7 +64,7 @@ def lines_woken(detector: Detector, files: dict[str, bytes], position: int) -> i
     """On how many lines the plugin at ``position`` runs: its cost, free of timing noise."""
     woken = 0
     for data in files.values():
-        for start, end, _ in detector._candidates(data, 1):
+        for start, end, _ in detector._candidates(data, 1, [False]):
             woken += position in detector.triggers.woken(data[start:end].decode("utf-8", "replace"))[1]
     return woken
 
@@ -83,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--megabytes", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    full = load_rules()
-    plugins = candidate_plugins()
-    print(f"packs: {', '.join(p.name for p in pack_files())}")
+    full = candidate_rules()
+    plugins = list(full.plugins)
+    shipped = {plugin.name for plugin in load_rules().plugins}
+    print(f"packs: {', '.join(p.name for p in pack_files([CANDIDATES]))}")
     with tempfile.TemporaryDirectory() as directory:
         quality = Path(directory) / "quality.tar"
         image = write_quality_archive(quality)
@@ -113,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             saved_dense = all_dense - timed(Detector(without), dense, args.runs)
             saved_code = all_code - timed(Detector(without), code, args.runs)
+            name = plugin.name + ("" if plugin.name in shipped else " (out)")
             print(
-                f"{plugin.name:<26} {lines_woken(detector, dense, position):>11} "
+                f"{name:<26} {lines_woken(detector, dense, position):>11} "
                 f"{lines_woken(detector, code, position):>12} {saved_dense:>13.2f} {saved_code:>14.2f} "
                 f"{lost:>12} {own:>12}"
             )

@@ -10,7 +10,6 @@ import importlib.resources
 import json
 import re
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest

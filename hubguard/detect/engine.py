@@ -93,9 +93,28 @@ def _fragments(rule: TokenRule) -> list[str]:
     """What a rule contributes to the pass: its trigger, else its own regex when that can stand
     in for it (see ``derived_trigger``), else its keywords."""
     if rule.trigger:
-        return [rule.trigger]
+        return [_loosened(rule.trigger)]
     derived = derived_trigger(rule)
     return [derived] if derived else [re.escape(keyword) for keyword in rule.keywords]
+
+
+COUNTED = re.compile(r"\{(\d+)(?:,(\d*))?\}\??")
+COUNT_LIMIT = 32
+
+
+def _loosened(pattern: str) -> str:
+    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as ``+`` or ``*``: still a
+    superset, and the one automaton for every rule no longer multiplies its states by them
+    (with them, RE2's DFA ran out of memory and the pass fell to a few MB/s)."""
+
+    def loosen(match: re.Match[str]) -> str:
+        low, high = int(match.group(1)), match.group(2)
+        top = low if high is None else (int(high) if high else COUNT_LIMIT + 1)
+        if top <= COUNT_LIMIT:
+            return match.group(0)
+        return "*" if low == 0 else "+"
+
+    return COUNTED.sub(loosen, pattern)
 
 
 SHORTHANDS = re.compile(r"\\[wWdDsSbB]")  # Unicode-aware in re, ASCII in RE2: not derived
@@ -109,10 +128,10 @@ def derived_trigger(rule: TokenRule) -> str:
     such as ``secret``. Only when RE2 takes it, no shorthand class differs between the engines,
     and every keyword is written in the regex (so the trigger is at least that selective)."""
     pattern = rule.regex.pattern
-    source = pattern.lower()
+    source = pattern.lower().replace("\\", "")
     if SHORTHANDS.search(pattern) or "\\n" in pattern or not all(k in source for k in rule.keywords):
         return ""  # shorthands differ between the engines; a multi-line rule keeps its keywords
-    trigger = _without_lookarounds(pattern).replace("[^", "[^\\n")
+    trigger = _loosened(_without_lookarounds(pattern).replace("[^", "[^\\n"))
     accelerator = _re2()
     if accelerator is None or "(?P=" in trigger:
         return ""
@@ -213,6 +232,10 @@ class Detector:
         fragments = [fragment for rule in self.file_rules for fragment in _fragments(rule)]
         fragments += [f for plugin in rules.plugins for f in plugin.prefilter]
         self.prefilter = _compile(fragments)
+        # Once a once-per-file rule (password hashes in a dump) has its finding, the rest of the
+        # chunk is searched without it: a million-row dump then costs one automaton pass.
+        once = {fragment for rule in self.file_rules if rule.once_per_file for fragment in _fragments(rule)}
+        self.prefilter_after_once = _compile([f for f in fragments if f not in once]) if once else None
         binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple(binary_rules)
@@ -227,10 +250,13 @@ class Detector:
         """Every secret in a text buffer; ``first_line`` numbers its first line."""
         rules = [rule for rule in self.file_rules if rule.applies_to(path)]
         found: dict[tuple[str, str], Hit] = {}
-        for start, end, line_no in self._candidates(data, first_line):
+        once_done = [False]
+        for start, end, line_no in self._candidates(data, first_line, once_done):
             line = data[start:end].decode("utf-8", "replace")
             for hit in self._scan_line(line, data, start, path, line_no, rules):
-                found.setdefault(self.identity(hit), hit)
+                identity = self.identity(hit)
+                found.setdefault(identity, hit)
+                once_done[0] = once_done[0] or not identity[1]
         return list(found.values())
 
     def identity(self, hit: Hit) -> tuple[str, str]:
@@ -241,27 +267,31 @@ class Detector:
             (hit.rule_id, "") if rule is not None and rule.once_per_file else (hit.rule_id, hit.hashed_secret)
         )
 
-    def _candidates(self, data: bytes, first_line: int) -> Iterator[tuple[int, int, int]]:
+    def _candidates(
+        self, data: bytes, first_line: int, once_done: list[bool]
+    ) -> Iterator[tuple[int, int, int]]:
         """(start, end, line number) of each line (or window of a long line) worth a look."""
         if self.exhaustive:
             yield from _all_lines(data, first_line)
             return
         line_no, counted_to, pos = first_line, 0, 0
-        search = self.prefilter.search
-        while (match := search(data, pos)) is not None:
+        while (match := self._pass(once_done[0]).search(data, pos)) is not None:
             start = data.rfind(b"\n", 0, match.start()) + 1
-            end = data.find(b"\n", match.end())
+            end = data.find(b"\n", match.start())  # a trigger's line is where it starts
             end = len(data) if end < 0 else end
             line_no += data.count(b"\n", counted_to, start)
             counted_to = start
             if end - start > LONG_LINE:
                 start = max(start, match.start() - WINDOW)
-                end = min(end, match.end() + WINDOW)
+                end = min(end, min(match.end(), match.start() + LONG_LINE) + WINDOW)
                 yield start, end, line_no
                 pos = end
             else:
                 yield start, end, line_no
                 pos = end + 1
+
+    def _pass(self, once_done: bool):
+        return self.prefilter_after_once if once_done and self.prefilter_after_once else self.prefilter
 
     def _scan_line(
         self, line: str, data: bytes, start: int, path: str, line_no: int, rules: list[TokenRule]

@@ -22,21 +22,18 @@ PLACEHOLDER = re.compile(
     r"^(?:none|null|nil|undefined|true|false|empty|secret|password|token|required|optional)$",
     re.I,
 )
-WORD_PART = re.compile(r"[^\W\d_]+")
+WORD = re.compile(r"[^\W\d_]+")
+WORD_PUNCTUATION = set("-_.' ?!¿¡,:;()？！。、・«»")
 
 
 def is_natural_language(value: str) -> bool:
     """Dictionary-shaped words in any script: ``Passwort``, ``Contraseña``, ``パスワード``,
-    ``Mot-de-passe``: letters only, each part lower, Capitalised or UPPER — not mixed like a key."""
-    parts = re.split(r"[-_.' ]", value)
-    for part in parts:
-        if not part:
-            continue
-        if not WORD_PART.fullmatch(part):
-            return False
-        if not (part.islower() or part.istitle() or part.isupper() or not part.isascii()):
-            return False
-    return True
+    ``Mot-de-passe``: letters and punctuation only, each word lower, Capitalised or UPPER (in
+    scripts without case, any) — not mixed like ``aB3xQ``, and no digits."""
+    words = WORD.findall(value)
+    if not words or not set(WORD.sub("", value)) <= WORD_PUNCTUATION:
+        return False
+    return all(word.islower() or word.istitle() or word.isupper() or not word.isascii() for word in words)
 
 
 def is_reference(value: str, line: str) -> bool:
@@ -47,6 +44,14 @@ def is_placeholder(value: str) -> bool:
     return bool(PLACEHOLDER.search(value))
 
 
+# What a credential holds and a word does not: a digit, an ASCII symbol, or a capital letter
+# after its first character. The generic rules' triggers (rules/generic.toml) require the same
+# inside the value, so the engine's pass and this check agree (and --exhaustive with them).
+SECRETISH = re.compile(r"[0-9!#%&+/=?@^~|,;:\[\]]|.[A-Z]")
+
+
 def plausible_secret(value: str, line: str) -> bool:
     """The value could be a credential: not a word, not a reference, not a placeholder."""
+    if not SECRETISH.search(value):
+        return False
     return not (is_natural_language(value) or is_placeholder(value) or is_reference(value, line))
