@@ -121,9 +121,9 @@ class Scanner:
         """Scan each ``docker-archive:``/``oci:`` spec or engine image into one report."""
         report = ScanReport()
         for spec in specs:
-            if not spec.startswith((ARCHIVE_PREFIX, OCI_PREFIX)) and self._scan_engine_from_cache(
-                spec, report
-            ):
+            if not spec.startswith((ARCHIVE_PREFIX, OCI_PREFIX)):
+                if not self._scan_engine_from_cache(spec, report):
+                    self._scan_engine_streamed(spec, report)
                 continue
             with open_images(
                 spec, platform=self.options.platform, all_platforms=self.options.all_platforms
@@ -134,15 +134,41 @@ class Scanner:
 
     def scan_engine_image(self, reference: str, image_id: str) -> ScanReport:
         """Scan exactly ``image_id`` (what ``reference`` pointed at when resolved), for a push."""
-        from hubguard.sources.daemon import open_daemon_image
-
         report = ScanReport()
-        if self._scan_engine_from_cache(reference, report, image_id):
-            return report
-        with open_daemon_image(reference, platform=self.options.platform, image_id=image_id) as images:
-            for image in images:
-                self.scan_image(image, report)
+        if not self._scan_engine_from_cache(reference, report, image_id):
+            self._scan_engine_streamed(reference, report, image_id)
         return report
+
+    def _scan_engine_streamed(self, reference: str, report: ScanReport, image_id: str = "") -> None:
+        """Scan while the engine exports: one pass over the ``docker save`` stream, no
+        temporary file; each layer is read (and hashed) as it passes, detection fans out."""
+        from hubguard.sources.daemon import engine_client, resolve_image_id, stream_daemon_image
+
+        client = engine_client()
+        image_id = image_id or resolve_image_id(client, reference)
+        inspect = client.api.inspect_image(image_id)
+        total = len((inspect.get("RootFS") or {}).get("Layers") or []) or 1
+        scans: dict[str, LayerScan] = {}
+
+        def scan_layer(member: str, reader: BinaryIO) -> None:
+            scans[member] = self.read_layer(reader, member, fanout)
+            self.progress(min(len(scans), total), total)
+
+        with self.fanout(int(inspect.get("Size") or 0)) as fanout:
+            images = stream_daemon_image(
+                client, reference, image_id, scan_layer, platform=self.options.platform
+            )
+            fanout.finish()
+        for scan in scans.values():
+            scan.hits = _unique(self.detector, scan.hits)
+        for image in images:
+            layer_scans = [
+                scans.get(layer.blob.path) or LayerScan(LayerIndex(), [], []) for layer in image.layers
+            ]
+            if self.cache is not None:
+                for layer, scan in zip(image.layers, layer_scans, strict=True):
+                    self.cache.put("layer", layer.ref.digest, scan.to_json())
+            self.scan_image(image, report, layer_scans)
 
     def _scan_engine_from_cache(self, reference: str, report: ScanReport, image_id: str = "") -> bool:
         """A warm engine scan: an inspect, no export, when the image and its layers are all cached."""
@@ -163,7 +189,8 @@ class Scanner:
         self._assemble(report, reference, image_id, image_scan, scans)
         return True
 
-    def scan_image(self, image: Image, report: ScanReport) -> None:
+    def scan_image(self, image: Image, report: ScanReport, scans: list[LayerScan] | None = None) -> None:
+        """One image into ``report``; its layers' ``scans`` when already made (a streamed export)."""
         cached = self.cache.get("image", image.image_id) if self.cache is not None else None
         if cached is not None:
             image_scan = ImageScan.from_json(cached)
@@ -173,7 +200,8 @@ class Scanner:
                 tuple(self._shown_ref(layer.ref) for layer in image.layers),
                 self.scan_config(image.config),
             )
-        scans = self._layer_scans([(layer.ref.digest, layer.blob) for layer in image.layers])
+        if scans is None:
+            scans = self._layer_scans([(layer.ref.digest, layer.blob) for layer in image.layers])
         if self.cache is not None and cached is None:
             self.cache.put("image", image.image_id, image_scan.to_json())
         self._assemble(report, image.name, image.image_id, image_scan, scans)
