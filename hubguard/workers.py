@@ -12,6 +12,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: signal this process when its parent dies
+BATCH_BYTES = 1024 * 1024  # a batch is sent to a worker at this many bytes of files…
+BATCH_ITEMS = 256  # …or this many files, whichever comes first
 
 
 def forked_pool(jobs: int) -> ProcessPoolExecutor:
@@ -40,12 +42,10 @@ class Fanout:
         collect: Callable[[object, object], None],
         pool: ProcessPoolExecutor | None,
         jobs: int,
-        batch_bytes: int = 1024 * 1024,
-        batch_items: int = 256,
     ) -> None:
         self.run_batch, self.collect, self.pool = run_batch, collect, pool
         self.limit = 2 * max(1, jobs)
-        self.batch_bytes, self.batch_items = batch_bytes, batch_items
+        self.batch_bytes, self.batch_items = BATCH_BYTES, BATCH_ITEMS
         self.keys: list[object] = []
         self.jobs: list[object] = []
         self.size = 0
