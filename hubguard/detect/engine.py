@@ -119,6 +119,7 @@ def _loosened(pattern: str) -> str:
 
 SHORTHANDS = re.compile(r"\\[wWdDsSbB]")  # Unicode-aware in re, ASCII in RE2: not derived
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
+NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
 
 
 @cache
@@ -131,7 +132,7 @@ def derived_trigger(rule: TokenRule) -> str:
     source = pattern.lower().replace("\\", "")
     if SHORTHANDS.search(pattern) or "\\n" in pattern or not all(k in source for k in rule.keywords):
         return ""  # shorthands differ between the engines; a multi-line rule keeps its keywords
-    trigger = _loosened(_without_lookarounds(pattern).replace("[^", "[^\\n"))
+    trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", _without_lookarounds(pattern)))
     accelerator = _re2()
     if accelerator is None or "(?P=" in trigger:
         return ""
