@@ -247,3 +247,23 @@ def test_findings_are_capped_per_rule_per_file(detector, fake_token):
     assert "and 30 more" in summary.title
     assert summary.redacted == "…"
     assert cap_per_file(hits, 0) == hits
+
+
+def test_exhaustive_and_default_agree_on_the_benchmarks_app_layer(tmp_path, monkeypatch):
+    """The benchmark's own app layer (bench/imagebuild.py: generated code, settings, a minified
+    bundle, a binary, planted fakes): both modes report the same, every plant among it."""
+    from pathlib import Path
+
+    from hubguard.scan import Scanner, ScanOptions
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "bench"))
+    from imagebuild import write_app_layer, write_docker_archive
+
+    layer, planted = write_app_layer(tmp_path, 2)
+    archive = tmp_path / "app.tar"
+    write_docker_archive(archive, "hubguard-bench/app:2", [layer])
+    spec = [f"docker-archive:{archive}"]
+    default = Scanner(ScanOptions(use_cache=False)).scan(spec)
+    exhaustive = Scanner(ScanOptions(use_cache=False, exhaustive=True)).scan(spec)
+    assert {f.fingerprint for f in default.findings} == {f.fingerprint for f in exhaustive.findings}
+    assert set(planted) <= {f.hashed_secret for f in default.findings}
