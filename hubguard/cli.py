@@ -223,7 +223,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
-        max_per_file=getattr(args, "max_per_file", 20),  # push lists no findings: the default
+        max_per_file=getattr(args, "max_per_file", 20),  # push has no --max-per-file: the default
     )
 
 
