@@ -181,6 +181,7 @@ FINDING_FIELDS = {
     "fingerprint",
     "target",
     "third_party",
+    "more",
 }
 
 
@@ -206,6 +207,7 @@ def test_json_report_has_the_documented_shape() -> None:
         "problems",
         "notes",
         "third_party_skipped",
+        "capped",
     ]
 
 
@@ -242,6 +244,7 @@ def test_json_findings_are_worst_first_and_summary_counts_them() -> None:
         "problems": ["layer sha256:ab: unexpected end of gzip stream"],
         "notes": [],
         "third_party_skipped": 0,
+        "capped": 0,
     }
 
 
