@@ -98,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         baseline = {name: scan_with(full, path) for name, path in (("quality", quality), ("leaky", leaky))}
         dense = dense_files("plugins", int(args.megabytes * 2**20))
         code = source_text(args.megabytes)
+        for label, files in (("dense text", dense), ("source code", code)):
+            megabytes = sum(map(len, files.values())) / 2**20
+            seconds = timed(Detector(load_rules()), files, args.runs)
+            print(f"shipped rules and plugins, {label}: {megabytes:.1f} MB in {seconds:.2f} CPU s", end="")
+            print(f" = {megabytes / seconds:.1f} MB/s per core")
         all_dense = timed(Detector(full), dense, args.runs)
         all_code = timed(Detector(full), code, args.runs)
         print(f"all plugins: dense {all_dense:.2f} s, source {all_code:.2f} s ({args.megabytes:g} MB each)")
