@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
+from hubguard.errors import InputError
 from hubguard.model import Finding, Severity, hash_secret, redact
 
 WINDOW = 2048  # bytes kept on each side of a keyword inside a very long (minified) line
@@ -480,7 +481,7 @@ def _plugin_instance(name: str) -> object:
 
     classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
     if name not in classes:
-        raise ValueError(f"detect-secrets has no plugin {name!r}")
+        raise InputError(f"rule packs: detect-secrets has no plugin {name!r}")  # met when first used
     return classes[name]()
 
 
