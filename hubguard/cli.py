@@ -208,6 +208,13 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         help="pass every text line through every detector (slow; the prefilter's reference)",
     )
     parser.add_argument(
+        "--max-per-file",
+        type=int,
+        default=20,
+        metavar="N",
+        help="list at most N findings per rule per file, then one summary finding (default 20; 0: all)",
+    )
+    parser.add_argument(
         "--include-third-party",
         action="store_true",
         help="apply every detector to distro and package files too (findings still marked, not failing)",
@@ -530,6 +537,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         base=args.base,
         failing_owners=args.fail_owners,
         limits=archive_limits(args),
+        max_per_file=getattr(args, "max_per_file", 20),  # push has no --max-per-file: the default
     )
 
 

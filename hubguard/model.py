@@ -106,6 +106,7 @@ class Finding:
     third_party: bool = False
     owner: Owner | None = None  # image layers only: who owns the file (None: config, history, context)
     fingerprint: str = field(default="")
+    more: int = 0  # a summary of a capped file: this many more findings of the rule there
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

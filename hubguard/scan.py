@@ -8,22 +8,23 @@ holds an image whose config and layers are all cached, nothing is exported at al
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-from collections.abc import Callable
-from concurrent.futures import as_completed
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
+from typing import BinaryIO
 
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
 from hubguard.detect.content import Limits
-from hubguard.detect.engine import Detector, Hit
+from hubguard.detect.engine import Detector, Hit, cap_per_file
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
 from hubguard.errors import InputError, ScanIncomplete
 from hubguard.model import LayerRef, Owner, ScanReport, Target
 from hubguard.owners import DigestingReader, LayerRecords, Ownership, is_database
-from hubguard.owners.records import DATABASE_LIMIT
+from hubguard.owners.records import DATABASE_LIMIT, file_digests
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.image import Image, Layer
 from hubguard.sources.layers import (
@@ -34,7 +35,7 @@ from hubguard.sources.layers import (
     broken_layer,
     iter_layer_files,
 )
-from hubguard.workers import forked_pool
+from hubguard.workers import Fanout, forked_pool
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
@@ -53,6 +54,7 @@ class ScanOptions:
     failing_owners: tuple[str, ...] = ("own",)  # owners whose findings fail the scan / block a push
     ownership: bool = True  # off only to measure what deciding owners costs (bench)
     limits: Limits = field(default_factory=Limits)  # how far into archives
+    max_per_file: int = 20  # findings per rule per file before one summary finding; 0 = no cap
 
 
 @dataclass
@@ -143,9 +145,9 @@ class Scanner:
         """Scan each ``docker-archive:``/``oci:`` spec or engine image into one report."""
         report = ScanReport()
         for spec in specs:
-            if not spec.startswith((ARCHIVE_PREFIX, OCI_PREFIX)) and self._scan_engine_from_cache(
-                spec, report
-            ):
+            if not spec.startswith((ARCHIVE_PREFIX, OCI_PREFIX)):
+                if not self._scan_engine_from_cache(spec, report):
+                    self._scan_engine_streamed(spec, report)
                 continue
             with open_images(
                 spec, platform=self.options.platform, all_platforms=self.options.all_platforms
@@ -158,20 +160,46 @@ class Scanner:
 
     def scan_engine_image(self, reference: str, image_id: str) -> ScanReport:
         """Scan exactly ``image_id`` (what ``reference`` pointed at when resolved), for a push."""
-        from hubguard.sources.daemon import open_daemon_image
-
         report = ScanReport()
-        if self._scan_engine_from_cache(reference, report, image_id):
-            return report
-        with open_daemon_image(
-            reference,
-            platform=self.options.platform,
-            image_id=image_id,
-            all_platforms=self.options.all_platforms,
-        ) as images:
-            for image in images:
-                self.scan_image(image, report)
+        if not self._scan_engine_from_cache(reference, report, image_id):
+            self._scan_engine_streamed(reference, report, image_id)
         return report
+
+    def _scan_engine_streamed(self, reference: str, report: ScanReport, image_id: str = "") -> None:
+        """Scan while the engine exports: one pass over the ``docker save`` stream, no
+        temporary file; each layer is read (and hashed) as it passes, detection fans out."""
+        from hubguard.sources.daemon import engine_client, resolve_image_id, stream_daemon_image
+
+        client = engine_client()
+        image_id = image_id or resolve_image_id(client, reference)
+        inspect = client.api.inspect_image(image_id)
+        total = len((inspect.get("RootFS") or {}).get("Layers") or []) or 1
+        scans: dict[str, LayerScan] = {}
+
+        def scan_layer(member: str, reader: BinaryIO) -> None:
+            scans[member] = self.read_layer(reader, member, fanout)
+            self.progress(min(len(scans), total), total)
+
+        with self.fanout(int(inspect.get("Size") or 0)) as fanout:
+            images = stream_daemon_image(
+                client,
+                reference,
+                image_id,
+                scan_layer,
+                platform=self.options.platform,
+                all_platforms=self.options.all_platforms,
+            )
+            fanout.finish()
+        for scan in scans.values():
+            scan.hits = _unique(self.detector, scan.hits)
+        for image in images:
+            layer_scans = [
+                scans.get(layer.blob.path) or LayerScan(LayerIndex(), [], []) for layer in image.layers
+            ]
+            if self.cache is not None:
+                for layer, scan in zip(image.layers, layer_scans, strict=True):
+                    self.cache.put("layer", layer.ref.digest, scan.to_json())
+            self.scan_image(image, report, layer_scans)
 
     def _scan_engine_from_cache(self, reference: str, report: ScanReport, image_id: str = "") -> bool:
         """A warm engine scan: an inspect, no export, when the image and its layers are all cached."""
@@ -192,7 +220,8 @@ class Scanner:
         self._assemble(report, reference, image_id, image_scan, scans)
         return True
 
-    def scan_image(self, image: Image, report: ScanReport) -> None:
+    def scan_image(self, image: Image, report: ScanReport, scans: list[LayerScan] | None = None) -> None:
+        """One image into ``report``; its layers' ``scans`` when already made (a streamed export)."""
         cached = self.cache.get("image", image.image_id) if self.cache is not None else None
         if cached is not None:
             image_scan = ImageScan.from_json(cached)
@@ -203,7 +232,8 @@ class Scanner:
                 self.scan_config(image.config),
                 base_label(image.config),
             )
-        scans = self._layer_scans(image.layers)
+        if scans is None:
+            scans = self._layer_scans(image.layers)
         if self.cache is not None and cached is None:
             self.cache.put("image", image.image_id, image_scan.to_json())
         self._assemble(report, image.name, image.image_id, image_scan, scans)
@@ -217,11 +247,16 @@ class Scanner:
         ownership = self._ownership(image_scan, scans)
         for position, (ref, scan) in enumerate(zip(refs, scans, strict=True)):
             report.notes.extend(scan.notes)
+            owners = {hit.path: ownership.owner(hit.path, position) for hit in scan.hits} if ownership else {}
+            shown = []
             for hit in scan.hits:
-                owner = ownership.owner(hit.path, position) if ownership else None
+                owner = owners.get(hit.path)
                 if owner is not None and self._quieted(hit, owner):
                     report.owner_quieted += 1
-                    continue
+                else:
+                    shown.append(hit)
+            for hit in cap_per_file(shown, self.options.max_per_file):
+                owner = owners.get(hit.path)
                 state, hidden_by = _state(hit.path, ref.index, indexes, refs)
                 self._add(report, hit, name, "layer", ref, state, hidden_by, owner)
         for hit, source in image_scan.config_hits:
@@ -262,36 +297,35 @@ class Scanner:
         return LayerRef(ref.index, ref.digest, self.detector.redact_text(ref.created_by, "history"))
 
     def _layer_scans(self, layers: list[Layer]) -> list[LayerScan]:
-        """Cached layers from the cache; the rest in worker processes, biggest first."""
+        """Cached layers from the cache; the rest read here, one after another, in a single
+        sequential pass each (verified against their digests as they are read), with detection
+        fanned out to the workers in batches of files (so one big layer keeps every core busy)."""
         results: list[LayerScan | None] = [None] * len(layers)
         todo = []
         for position, layer in enumerate(layers):
             results[position] = self._cached_layer(layer)
             if results[position] is None:
                 todo.append(position)
-        todo.sort(key=lambda position: layers[position].blob.size, reverse=True)
-        jobs = min(self.options.jobs or os.cpu_count() or 1, len(todo))
         total = sum(layer.blob.size for layer in layers)
         done = total - sum(layers[p].blob.size for p in todo)  # cached layers count as read
-        if jobs > 1 and sum(layers[p].blob.size for p in todo) > PARALLEL_MIN_BYTES:
-            global _WORKER_SCANNER
-            _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once
-            with forked_pool(jobs) as pool:
-                futures = {pool.submit(_scan_layer_in_worker, layers[p]): p for p in todo}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    done += layers[futures[future]].blob.size
-                    self.progress(done, total)
-        else:
+        with self.fanout(total - done) as fanout:
             for position in todo:
+                layer = layers[position]
+                name = _layer_name(layer)
+                expected = Expected(name, layer.ref.digest, layer.blob_digest)
                 read = partial(self._read_progress, done, total)
-                results[position] = self.scan_layer(layers[position], read)
-                done += layers[position].blob.size
+                with broken_layer(name), layer.blob.open() as stream:
+                    results[position] = self.read_layer(stream, layer.ref.digest, fanout, expected, read)
+                done += layer.blob.size
                 self.progress(done, total)
+            fanout.finish()
         # Only now, with every layer read and verified, is anything cached.
-        if self.cache is not None:
-            for position in todo:
-                self.cache.put("layer", layers[position].ref.digest, results[position].to_json())  # type: ignore[union-attr]
+        for position in todo:
+            scan = results[position]
+            assert scan is not None
+            scan.hits = _unique(self.detector, scan.hits)
+            if self.cache is not None:
+                self.cache.put("layer", layers[position].ref.digest, scan.to_json())
         return results  # type: ignore[return-value]
 
     def _cached_layer(self, layer: Layer) -> LayerScan | None:
@@ -313,46 +347,86 @@ class Scanner:
     def _read_progress(self, before: int, total: int, read: int) -> None:
         self.progress(before + read, total)
 
-    def scan_layer(self, layer: Layer, read: Callable[[int], None] | None = None) -> LayerScan:
-        """Scan one layer, verifying it against its digests as it is read; ``read(bytes)`` is told
-        how far into the blob the scan is, file by file."""
-        from hubguard.detect.content import inspect_file
+    @contextlib.contextmanager
+    def fanout(self, total_bytes: int) -> Iterator[Fanout]:
+        """Worker processes when there is enough to scan to repay starting them, else inline."""
+        global _WORKER_SCANNER
+        _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once, here
+        jobs = self.options.jobs or os.cpu_count() or 1
+        self.detector  # noqa: B018 - compiled before the fork, not once per worker
+        if jobs > 1 and total_bytes > PARALLEL_MIN_BYTES:
+            with forked_pool(jobs) as pool:
+                yield Fanout(_detect_batch, _collect, pool, jobs)
+        else:
+            yield Fanout(_detect_batch, _collect, None, 1)
+
+    def read_layer(
+        self,
+        stream: BinaryIO,
+        label: str,
+        fanout: Fanout,
+        expected: Expected | None = None,
+        read: Callable[[int], None] | None = None,
+    ) -> LayerScan:
+        """Read one layer tar (verified against ``expected`` as it is read) and hand its files to
+        ``fanout``; hits arrive in the LayerScan as the batches finish (complete after
+        ``fanout.finish()``). Package databases and the digests of large files are kept for the
+        owner model; ``read(bytes)`` is told how far into the blob the read is, file by file."""
+        from hubguard.detect.content import CHUNK, inspect_file, oversize_notes, reads_whole, stream_chunks
         from hubguard.detect.names import name_guard
 
         names = name_guard(self.rules)
         name_hits: dict[tuple[str, str], Hit] = {}
-        index = LayerIndex()
-        hits: list[Hit] = []
-        notes: list[str] = []
-        records = LayerRecords()
+        scan = LayerScan(LayerIndex(), [], [])
         collect = self.options.ownership
-        name = _layer_name(layer)
-        expected = Expected(name, layer.ref.digest, layer.blob_digest)
-        with broken_layer(name), layer.blob.open() as stream:
-            files = iter_layer_files(
-                stream,
-                index,
-                layer.ref.digest,
-                expected=expected,
-                rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
-            )
-            for path, size, reader in files:
-                if collect and is_database(path) and size <= DATABASE_LIMIT:
-                    data = reader.read()
-                    records.databases[path] = data.decode("utf-8", "replace")
-                    reader = io.BytesIO(data)
-                if self.rules.path_allowed(path):
-                    continue
+        files = iter_layer_files(
+            stream,
+            scan.index,
+            label,
+            expected=expected,
+            rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
+        )
+        for path, size, reader in files:
+            if collect and is_database(path) and size <= DATABASE_LIMIT:
+                data = reader.read()
+                scan.records.databases[path] = data.decode("utf-8", "replace")
+                reader = io.BytesIO(data)
+            if self.rules.path_allowed(path):
+                continue
+            if size <= CHUNK or reads_whole(path, size, self.options.limits):
+                fanout.submit(scan, ("file", path, reader.read(), 0, False), size)
+            else:
                 digesting = DigestingReader(reader) if collect else None
-                result = inspect_file(self.detector, path, size, digesting or reader, self.options.limits)
-                if result.hits and digesting is not None:
-                    records.digests[path] = digesting.digests()
-                hits.extend(result.hits)
-                notes.extend(result.notes)
-                if read is not None:
-                    read(stream.tell())
-        hits.extend(name_hits.values())
-        return LayerScan(index, hits, notes, records, expected.raw_digest)
+                if self.detector.rules.file_rules_named(path):  # a big credential file: streamed here
+                    result = inspect_file(self.detector, path, size, digesting or reader, self.options.limits)
+                    scan.hits.extend(result.hits)
+                    scan.notes.extend(result.notes)
+                else:
+                    scan.notes.extend(oversize_notes(path, size, self.options.limits))
+                    for body, line_no, binary in stream_chunks(digesting or reader):
+                        kind = "chunk" if line_no else "file"  # line 0: it all fit in one chunk after all
+                        fanout.submit(scan, (kind, path, body, line_no, binary), len(body))
+                if digesting is not None:
+                    scan.records.digests[path] = digesting.digests()
+            if read is not None and stream.seekable():
+                read(stream.tell())
+        scan.hits.extend(name_hits.values())
+        scan.raw_digest = expected.raw_digest if expected is not None else ""
+        return scan
+
+    def detect(self, job: tuple[str, str, bytes, int, bool]) -> tuple[list[Hit], list[str], dict[str, str]]:
+        """One job from ``read_layer``: a whole file, or one chunk of a large one. A whole file
+        with hits also gets its digests, for the owner model's package records."""
+        from hubguard.detect.content import inspect_file
+
+        kind, path, data, line_no, binary = job
+        if kind == "file":
+            result = inspect_file(self.detector, path, len(data), io.BytesIO(data), self.options.limits)
+            digests = file_digests(data) if result.hits and self.options.ownership else {}
+            return result.hits, result.notes, digests
+        if binary:
+            return self.detector.scan_binary(data, path), [], {}
+        return self.detector.scan_text(data, path, line_no), [], {}
 
     def scan_config(self, config: dict) -> list[tuple[Hit, str]]:
         """Env values, labels and every history step (build args show up there)."""
@@ -401,9 +475,26 @@ class Scanner:
 _WORKER_SCANNER: Scanner | None = None
 
 
-def _scan_layer_in_worker(layer: Layer) -> LayerScan:
+def _detect_batch(jobs: list) -> list[tuple[list[Hit], list[str], dict[str, str]]]:
     assert _WORKER_SCANNER is not None  # set by the parent before forking
-    return _WORKER_SCANNER.scan_layer(layer)
+    return [_WORKER_SCANNER.detect(job) for job in jobs]
+
+
+def _collect(scan: object, result: tuple[list[Hit], list[str], dict[str, str]]) -> None:
+    assert isinstance(scan, LayerScan)
+    hits, notes, digests = result
+    scan.hits.extend(hits)
+    scan.notes.extend(notes)
+    if digests and hits:
+        scan.records.digests[hits[0].path.split("!", 1)[0]] = digests
+
+
+def _unique(detector: Detector, hits: list[Hit]) -> list[Hit]:
+    """One hit per identity per file: a large file's chunks overlap, so a hit can come twice."""
+    seen: dict[tuple[str, str, str], Hit] = {}
+    for hit in hits:
+        seen.setdefault((hit.path, *detector.identity(hit)), hit)
+    return list(seen.values())
 
 
 def _layer_name(layer: Layer) -> str:

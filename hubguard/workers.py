@@ -3,13 +3,17 @@ tied to the parent's life, so a killed scan leaves nothing scanning on unseen.""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import multiprocessing
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: signal this process when its parent dies
+BATCH_BYTES = 1024 * 1024  # a batch is sent to a worker at this many bytes of files…
+BATCH_ITEMS = 256  # …or this many files, whichever comes first
 
 
 def forked_pool(jobs: int) -> ProcessPoolExecutor:
@@ -22,3 +26,60 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Fanout:
+    """Detection fanned out in batches: the caller reads (one sequential pass) and ``submit``s
+    jobs; batches run in the forked workers, at most two per worker in flight so memory stays
+    bounded, and every result reaches ``collect(key, result)`` in submission order.
+
+    With one job (or ``pool=None``) batches run inline: the same path, no processes.
+    """
+
+    def __init__(
+        self,
+        run_batch: Callable[[list], list],
+        collect: Callable[[object, object], None],
+        pool: ProcessPoolExecutor | None,
+        jobs: int,
+    ) -> None:
+        self.run_batch, self.collect, self.pool = run_batch, collect, pool
+        self.limit = 2 * max(1, jobs)
+        self.batch_bytes, self.batch_items = BATCH_BYTES, BATCH_ITEMS
+        self.keys: list[object] = []
+        self.jobs: list[object] = []
+        self.size = 0
+        self.in_flight: collections.deque[tuple[list[object], Future]] = collections.deque()
+
+    def submit(self, key: object, job: object, size: int) -> None:
+        self.keys.append(key)
+        self.jobs.append(job)
+        self.size += size
+        if self.size >= self.batch_bytes or len(self.jobs) >= self.batch_items:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.jobs:
+            return
+        keys, jobs = self.keys, self.jobs
+        self.keys, self.jobs, self.size = [], [], 0
+        if self.pool is None:
+            self._deliver(keys, self.run_batch(jobs))
+            return
+        self.in_flight.append((keys, self.pool.submit(self.run_batch, jobs)))
+        while len(self.in_flight) > self.limit:
+            self._collect_oldest()
+
+    def finish(self) -> None:
+        """Run what is left and wait for every batch."""
+        self.flush()
+        while self.in_flight:
+            self._collect_oldest()
+
+    def _collect_oldest(self) -> None:
+        keys, future = self.in_flight.popleft()
+        self._deliver(keys, future.result())
+
+    def _deliver(self, keys: list[object], results: list) -> None:
+        for key, result in zip(keys, results, strict=True):
+            self.collect(key, result)

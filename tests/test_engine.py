@@ -168,5 +168,105 @@ def test_pure_python_prefilter_agrees_with_re2(monkeypatch):
     accelerated = Detector(rules)
     monkeypatch.setenv("HUBGUARD_PURE_PYTHON", "1")
     pure = Detector(rules)
-    assert type(pure.prefilter.regex) is not type(accelerated.prefilter.regex)
+    assert type(pure.prefilter) is not type(accelerated.prefilter)
     assert _findings(pure.scan_text(data, "/a")) == _findings(accelerated.scan_text(data, "/a"))
+
+
+def keyword_dense_text(fake_token) -> bytes:
+    """Lines that name passwords, tokens and keys without holding one, in the shapes of
+    package lists, a SQL dump, an auth log, i18n tables and Helm values."""
+    lines = []
+    for number in range(300):
+        bcrypt = fake_token(f"$2b$12${{alnum:53}}{number}")[:60]
+        lines += [
+            f"Package: libpassword-store{number}",
+            f"Description: secret token and password manager for keyring {number}",
+            f"{number}\tuser{number}@mail.internal\t{bcrypt}\t\\N",
+            f"2026-11-30T10:{number % 60:02d}:00Z auth[{number}]: token refreshed for user=u{number}",
+            f"2026-11-30T10:{number % 60:02d}:01Z auth[{number}]: password changed for user=u{number}",
+            '    "password": "Passwort",',
+            '    "forgot_password": "¿Olvidó su contraseña?",',
+            '    "client_secret": "Clé d\'accès",',
+            f"  secretName: beta{number}-secret",
+            "  password: ${AUTH_PASSWORD}",
+            '  apiToken: "{{ .Values.api.apiToken }}"',
+            '  password: "***"',
+            '  adminPassword: "<redacted>"',
+            "  rootToken: xxxxxxxxxxxxxxxx",
+            "  passwd: files",
+            "        secretKeyRef:",
+            "          key: password",
+        ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_keyword_dense_text_without_secrets_reports_only_one_password_hash(fake_token):
+    """Dense text reports nothing but the dump's bcrypt hashes, once; and --exhaustive, which
+    visits every line the pass skips, agrees."""
+    rules = load_rules()
+    data = keyword_dense_text(fake_token)
+    fast, slow = Detector(rules), Detector(rules, exhaustive=True)
+    hits = fast.scan_text(data, "/srv/dump.sql")
+    assert [(hit.rule_id, hit.severity.label) for hit in hits] == [("password-hash", "low")]
+    assert _findings(slow.scan_text(data, "/srv/dump.sql")) == _findings(hits)
+    lines = data.count(b"\n")
+    assert len(list(slow._candidates(data, 1, [False]))) == lines
+    assert len(list(fast._candidates(data, 1, [False]))) < lines // 5  # the hash rows and one i18n line
+
+
+def test_a_real_assignment_among_the_dense_lines_is_still_found(detector, fake_token):
+    secret = fake_token("{alnum:20}")
+    data = keyword_dense_text(fake_token) + f'DB_PASSWORD = "{secret}"\n'.encode()
+    found = {hit.hashed_secret: hit for hit in detector.scan_text(data, "/app/settings.py")}
+    assert found[hash_secret(secret)].rule_id == "generic-secret-assignment"
+    assert found[hash_secret(secret)].line == data.count(b"\n")
+
+
+@pytest.mark.parametrize(
+    ("word", "template"),
+    [
+        ("So", "ghu_{alnum:36}"),
+        ("abcde", "xoxb-{digit:12}-{digit:13}-{alnum:24}"),
+        ("x", "ghp_{alnum:36}"),
+        ("z", "AKIA{upalnum:16}"),
+    ],
+)
+def test_a_token_prefix_inside_a_longer_word_is_no_token(detector, fake_token, word, template):
+    token = fake_token(template)
+    assert detector.scan_text(f"value {word}{token} end\n".encode(), "/app/notes.txt") == []
+    assert hash_secret(token) in hashes(detector.scan_text(f"value {token} end\n".encode(), "/app/notes.txt"))
+
+
+def test_findings_are_capped_per_rule_per_file(detector, fake_token):
+    from hubguard.detect.engine import cap_per_file
+
+    text = "".join(f'token{n} = "{fake_token("ghp_{alnum:36}" + str(n))[:40]}"\n' for n in range(50))
+    hits = detector.scan_text(text.encode(), "/app/tokens.py")
+    assert len(hits) == 50
+    capped = cap_per_file(hits, 20)
+    assert len(capped) == 21
+    [summary] = [hit for hit in capped if hit.more]
+    assert summary.more == 30
+    assert "and 30 more" in summary.title
+    assert summary.redacted == "…"
+    assert cap_per_file(hits, 0) == hits
+
+
+def test_exhaustive_and_default_agree_on_the_benchmarks_app_layer(tmp_path, monkeypatch):
+    """The benchmark's own app layer (bench/imagebuild.py: generated code, settings, a minified
+    bundle, a binary, planted fakes): both modes report the same, every plant among it."""
+    from pathlib import Path
+
+    from hubguard.scan import Scanner, ScanOptions
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "bench"))
+    from imagebuild import write_app_layer, write_docker_archive
+
+    layer, planted = write_app_layer(tmp_path, 2)
+    archive = tmp_path / "app.tar"
+    write_docker_archive(archive, "hubguard-bench/app:2", [layer])
+    spec = [f"docker-archive:{archive}"]
+    default = Scanner(ScanOptions(use_cache=False)).scan(spec)
+    exhaustive = Scanner(ScanOptions(use_cache=False, exhaustive=True)).scan(spec)
+    assert {f.fingerprint for f in default.findings} == {f.fingerprint for f in exhaustive.findings}
+    assert set(planted) <= {f.hashed_secret for f in default.findings}

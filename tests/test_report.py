@@ -204,6 +204,7 @@ FINDING_FIELDS = {
     "target",
     "third_party",
     "owner",
+    "more",
 }
 
 
@@ -232,6 +233,7 @@ def test_json_report_has_the_documented_shape() -> None:
         "by_owner",
         "owner_quieted",
         "suppressed_by",
+        "capped",
     ]
 
 
@@ -271,6 +273,7 @@ def test_json_findings_are_worst_first_and_summary_counts_them() -> None:
         "by_owner": {"own": 0, "distro": 0, "package": 0, "base": 0},
         "owner_quieted": 0,
         "suppressed_by": {},
+        "capped": 0,
     }
 
 

@@ -267,3 +267,99 @@ def test_warm_engine_scan_needs_no_export(build_image, busybox_image, fake_token
     warm = Scanner(ScanOptions()).scan([image.tag])
     assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
     assert any(f.hashed_secret == hash_secret(token) for f in warm.findings)
+
+
+def test_capped_findings_say_so_in_json_and_still_fail(tmp_path, fake_token):
+    from examples.leaky_image import layer_tar
+    from hubguard.report.json_report import to_dict
+
+    text = "".join(f'token{n} = "{fake_token("ghp_{alnum:36}" + str(n))[:40]}"\n' for n in range(45))
+    archive = write_single_layer_archive(tmp_path, layer_tar({"app/tokens.py": text.encode()}))
+    report = Scanner(ScanOptions(use_cache=False)).scan([f"docker-archive:{archive}"])
+    data = to_dict(report)
+    assert data["summary"]["findings"] == 21
+    assert data["summary"]["capped"] == 1
+    [summary] = [f for f in data["findings"] if f["more"]]
+    assert summary["more"] == 25
+    everything = Scanner(ScanOptions(use_cache=False, max_per_file=0)).scan([f"docker-archive:{archive}"])
+    assert len(everything.findings) == 45
+
+
+def write_single_layer_archive(tmp_path: Path, layer: bytes, diff_id: str = "") -> Path:
+    """A legacy ``docker save`` archive with one layer (and its diff_id, unless given), written here."""
+    import hashlib
+
+    diff_id = diff_id or "sha256:" + hashlib.sha256(layer).hexdigest()
+    config = json.dumps({"os": "linux", "architecture": "amd64", "rootfs": {"diff_ids": [diff_id]}}).encode()
+    manifest = json.dumps(
+        [{"Config": "config.json", "RepoTags": ["t:1"], "Layers": ["l/layer.tar"]}]
+    ).encode()
+    path = tmp_path / "one-layer.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("l/layer.tar", layer), ("config.json", config), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_one_big_layer_fans_out_to_the_workers_with_the_same_findings(leaky_archive_path, monkeypatch):
+    """Detection inside a layer is spread over worker processes in batches of files; the
+    report is the same as scanning inline."""
+    import hubguard.scan as scan_module
+    from hubguard.workers import Fanout
+
+    spec = [f"docker-archive:{leaky_archive_path}"]
+    inline = Scanner(ScanOptions(use_cache=False, jobs=1)).scan(spec)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("hubguard.workers.BATCH_ITEMS", 3)
+    to_workers = []
+    real_flush = Fanout.flush
+
+    def counted_flush(self):
+        to_workers.append(self.pool is not None and bool(self.jobs))
+        real_flush(self)
+
+    monkeypatch.setattr(Fanout, "flush", counted_flush)
+    fanned = Scanner(ScanOptions(use_cache=False, jobs=2)).scan(spec)
+    key = lambda report: sorted((f.fingerprint, f.line, f.state) for f in report.findings)  # noqa: E731
+    assert key(fanned) == key(inline) and key(inline)
+    assert sum(to_workers) >= 2  # batches went to the forked workers
+
+
+def test_engine_scan_streams_without_a_temporary_file(build_image, busybox_image, fake_token, monkeypatch):
+    token = fake_token("ghp_{alnum:36}")
+    image = build_image(f"FROM {busybox_image}\nRUN echo 'token={token}' > /etc/app.conf\n")
+    import tempfile
+
+    def no_temporary_files(*args, **kwargs):
+        raise AssertionError("an engine scan must stream, not write the export to a file")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_temporary_files)
+    monkeypatch.setattr(tempfile, "mkstemp", no_temporary_files)
+    report = Scanner(ScanOptions(use_cache=False)).scan([image.tag])
+    assert report.complete
+    assert any(f.hashed_secret == hash_secret(token) and f.path == "/etc/app.conf" for f in report.findings)
+
+
+def test_a_streamed_layer_that_does_not_match_its_digest_is_an_incomplete_scan(tmp_path):
+    """The export is hashed as it is read: a layer whose bytes differ from the config's diff_id
+    (here an archive written with a wrong one) stops the scan."""
+    from examples.leaky_image import layer_tar
+    from hubguard.errors import ScanIncomplete
+    from hubguard.sources.daemon import stream_daemon_image
+
+    archive = write_single_layer_archive(tmp_path, layer_tar({"etc/x": b"x"}), diff_id="sha256:" + "0" * 64)
+    data = archive.read_bytes()
+
+    class Api:
+        def get_image(self, image_id, chunk_size):
+            return iter([data[i : i + 1000] for i in range(0, len(data), 1000)])
+
+    class Client:
+        api = Api()
+
+    seen = []
+    with pytest.raises(ScanIncomplete, match="does not match its digest"):
+        stream_daemon_image(Client(), "t:1", "sha256:abc", lambda member, reader: seen.append(member))  # type: ignore[arg-type]
+    assert seen == ["l/layer.tar"]

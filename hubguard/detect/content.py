@@ -127,6 +127,22 @@ def is_archive_name(path: str) -> bool:
     )
 
 
+def reads_whole(path: str, size: int, limits: Limits = DEFAULT_LIMITS) -> bool:
+    """Whether a file larger than a chunk still goes to ``inspect_file`` whole: an archive to
+    open. Any other large file is scanned chunk by chunk (``stream_chunks``)."""
+    return is_archive_name(path) and size <= limits.archive_bytes
+
+
+def oversize_notes(path: str, size: int, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """What a chunked scan of a large file leaves out: an archive too large to open."""
+    if not is_archive_name(path):
+        return []
+    return [
+        f"{path}: archive of {_size(size)} not opened (limit {_size(limits.archive_bytes)}); "
+        "scanned as plain bytes"
+    ]
+
+
 def inspect_file(
     detector: Detector, path: str, size: int, reader: BinaryIO, limits: Limits = DEFAULT_LIMITS
 ) -> FileResult:
@@ -161,11 +177,25 @@ def scan_bytes(detector: Detector, data: bytes, path: str) -> list[Hit]:
 
 def scan_stream(detector: Detector, reader: BinaryIO | Sample, path: str) -> list[Hit]:
     """Chunked scan: whole lines per chunk, the unfinished last line carried into the next."""
+    hits: dict[tuple[str, str], Hit] = {}
+    for body, line_no, binary in stream_chunks(reader):
+        if line_no == 0:
+            return scan_bytes(detector, body, path)  # the whole file fits in one chunk
+        found = detector.scan_binary(body, path) if binary else detector.scan_text(body, path, line_no)
+        for hit in found:
+            hits.setdefault(detector.identity(hit), hit)
+    return list(hits.values())
+
+
+def stream_chunks(reader: BinaryIO) -> Iterator[tuple[bytes, int, bool]]:
+    """``(body, first line number, binary)`` per chunk of a file, cut after a line end so
+    chunks can be scanned apart (by other processes, too). A file that fits in one chunk is
+    yielded whole with line number 0: it is scanned like any small file."""
     first = reader.read(CHUNK)
     if len(first) < CHUNK:
-        return scan_bytes(detector, first, path)
+        yield first, 0, False
+        return
     binary = is_binary(first[:SNIFF])
-    hits: dict[tuple[str, str], Hit] = {}
     line_no, chunk, carry = 1, first, b""
     while chunk:
         data = carry + chunk
@@ -177,11 +207,8 @@ def scan_stream(detector: Detector, reader: BinaryIO | Sample, path: str) -> lis
             # scan it all and carry an overlap (hits found twice collapse by hash).
             cut = 0 if binary else data.rfind(b"\n", max(0, len(data) - OVERLAP)) + 1
             body, carry = (data[:cut], data[cut:]) if cut else (data, data[-OVERLAP:])
-        found = detector.scan_binary(body, path) if binary else detector.scan_text(body, path, line_no)
-        for hit in found:
-            hits.setdefault((hit.rule_id, hit.hashed_secret), hit)
+        yield body, line_no, binary
         line_no += body.count(b"\n")
-    return list(hits.values())
 
 
 def _credential_file(detector: Detector, path: str, sample: Sample, rules: list, result: FileResult) -> None:

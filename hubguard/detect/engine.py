@@ -1,5 +1,10 @@
-"""Find secrets in bytes: one compiled prefilter picks candidate lines, then rules and
-detect-secrets' plugins (with its false-positive filters) look only at those lines.
+"""Find secrets in bytes: one multi-pattern pass over each chunk finds candidate matches with
+their positions; only the lines holding one go to Python, and there only the rules and
+detect-secrets plugins (with its false-positive filters) whose pattern matched that line.
+
+The pass holds each rule's keywords, or its ``trigger``: an RE2 pattern for the whole shape
+(the generic keyword-assignment rules give key, operator and value), so a line that merely
+names a password costs the automaton nothing more.
 
 ``exhaustive=True`` skips the prefilter and passes every line through every detector; the
 test suite checks both modes report the same findings.
@@ -7,14 +12,16 @@ test suite checks both modes report the same findings.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
+from hubguard.errors import InputError
 from hubguard.model import Finding, Severity, hash_secret, redact
 
 WINDOW = 2048  # bytes kept on each side of a keyword inside a very long (minified) line
@@ -36,6 +43,7 @@ class Hit:
     hashed_secret: str
     redacted: str
     pragma: bool = False
+    more: int = 0  # this hit stands for so many more of its rule in its file (see cap_per_file)
 
     def finding(self, source: str, target: str, *, path: str | None = None, **where: object) -> Finding:
         """This hit as a reported finding; ``where`` adds layer, state, hidden_by, third_party."""
@@ -49,6 +57,7 @@ class Hit:
             hashed_secret=self.hashed_secret,
             redacted=self.redacted,
             target=target,
+            more=self.more,
             **where,  # type: ignore[arg-type]
         )
 
@@ -77,32 +86,123 @@ def detect_secrets_filters() -> tuple[tuple[Callable[..., bool], tuple[str, ...]
 
 @dataclass
 class _Plugin:
+    """A detect-secrets plugin in play. Made on first use: the pass decides which lines reach
+    it, and a scan in which none does never imports detect-secrets (a third of a second)."""
+
     rule: PluginRule
-    instance: object
+
+    @cached_property
+    def instance(self) -> object:
+        return _plugin_instance(self.rule.name)
+
+
+def _fragments(rule: TokenRule) -> list[str]:
+    """What a rule contributes to the pass: its trigger, else its own regex when that can stand
+    in for it (see ``derived_trigger``), else its keywords."""
+    if rule.trigger:
+        return [_loosened(rule.trigger)]
+    derived = derived_trigger(rule)
+    return [derived] if derived else [re.escape(keyword) for keyword in rule.keywords]
+
+
+COUNTED = re.compile(r"\{(\d+)(?:,(\d*))?\}\??")
+COUNT_LIMIT = 32
+
+
+def _loosened(pattern: str) -> str:
+    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as ``+`` or ``*``: still a
+    superset, and the one automaton for every rule no longer multiplies its states by them
+    (with them, RE2's DFA ran out of memory and the pass fell to a few MB/s)."""
+
+    def loosen(match: re.Match[str]) -> str:
+        low, high = int(match.group(1)), match.group(2)
+        top = low if high is None else (int(high) if high else COUNT_LIMIT + 1)
+        if top <= COUNT_LIMIT:
+            return match.group(0)
+        return "*" if low == 0 else "+"
+
+    return COUNTED.sub(loosen, pattern)
+
+
+SHORTHANDS = re.compile(r"\\[wWdDsSbB]")  # Unicode-aware in re, ASCII in RE2: not derived
+LOOKAROUND = re.compile(r"\(\?<?[=!]")
+NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
+
+
+@cache
+def derived_trigger(rule: TokenRule) -> str:
+    """The rule's regex without its lookarounds, with negated classes kept to one line: a
+    superset of what the rule matches in a line, and far more selective than a bare keyword
+    such as ``secret``. Only when RE2 takes it, no shorthand class differs between the engines,
+    and every keyword is written in the regex (so the trigger is at least that selective)."""
+    pattern = rule.regex.pattern
+    source = pattern.lower().replace("\\", "")
+    if SHORTHANDS.search(pattern) or "\\n" in pattern or not all(k in source for k in rule.keywords):
+        return ""  # shorthands differ between the engines; a multi-line rule keeps its keywords
+    trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", _without_lookarounds(pattern)))
+    accelerator = _re2()
+    if accelerator is None or "(?P=" in trigger:
+        return ""
+    try:
+        accelerator.compile(b"(?im)" + trigger.encode(), _quiet(accelerator))
+        re.compile(trigger.encode(), re.IGNORECASE | re.MULTILINE)
+    except (accelerator.error, re.error):
+        return ""
+    return trigger
+
+
+def _without_lookarounds(pattern: str) -> str:
+    """``pattern`` with every ``(?=…)``, ``(?!…)``, ``(?<=…)``, ``(?<!…)`` group removed."""
+    out, position = [], 0
+    while (found := LOOKAROUND.search(pattern, position)) is not None:
+        out.append(pattern[position : found.start()])
+        depth, index, in_class = 0, found.start(), False
+        while index < len(pattern):
+            char = pattern[index]
+            if char == "\\":
+                index += 2
+                continue
+            if in_class:
+                in_class = char != "]"
+            elif char == "[":
+                in_class = True
+                if pattern.startswith(("[]", "[^]"), index):
+                    index += 2 if pattern[index + 1] == "]" else 3
+                    continue
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            index += 1
+        position = index + 1
+    out.append(pattern[position:])
+    return "".join(out)
 
 
 class _Triggers:
-    """Which rules and plugins a lowercased line can wake, from the same fragments as the
-    prefilter: in one pass with an RE2 set, else fragment by fragment with ``re``."""
+    """Which rules and plugins a line can wake, from the same fragments as the pass,
+    case-insensitively: in one pass with an RE2 set, else fragment by fragment with ``re``."""
 
     def __init__(self, rules: tuple[TokenRule, ...], plugins: list[_Plugin]) -> None:
         owners: dict[str, tuple[set[str], set[int]]] = {}
         for rule in rules:
-            for keyword in rule.keywords:
-                owners.setdefault(re.escape(keyword), (set(), set()))[0].add(rule.id)
+            for fragment in _fragments(rule):
+                owners.setdefault(fragment, (set(), set()))[0].add(rule.id)
         for position, plugin in enumerate(plugins):
             for fragment in plugin.rule.prefilter:
                 owners.setdefault(fragment, (set(), set()))[1].add(position)
         self.fragments = list(owners)
         self.owners = [owners[fragment] for fragment in self.fragments]
-        self.regexes = [re.compile(fragment) for fragment in self.fragments]
+        self.regexes = [re.compile(fragment, re.IGNORECASE) for fragment in self.fragments]
         self.set = _re2_set(self.fragments)
 
-    def woken(self, lowered: str) -> tuple[set[str], set[int]]:
+    def woken(self, line: str) -> tuple[set[str], set[int]]:
         if self.set is not None:
-            matched = self.set.Match(lowered) or ()
+            matched = self.set.Match(line) or ()
         else:
-            matched = [i for i, regex in enumerate(self.regexes) if regex.search(lowered)]
+            matched = [i for i, regex in enumerate(self.regexes) if regex.search(line)]
         rules: set[str] = set()
         plugins: set[int] = set()
         for index in matched:
@@ -115,7 +215,9 @@ def _re2_set(fragments: list[str]):
     accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
     if accelerator is None:
         return None
-    matcher = accelerator.Set.SearchSet()
+    options = _quiet(accelerator)
+    options.case_sensitive = False
+    matcher = accelerator.Set.SearchSet(options)
     try:
         for fragment in fragments:
             matcher.Add(fragment)
@@ -135,15 +237,19 @@ class Detector:
         ordered = sorted(rules.token_rules, key=lambda rule: -rule.severity)
         self.file_rules = tuple(r for r in ordered if r.scope != "config")
         self.config_rules = tuple(r for r in ordered if r.scope != "files")
-        fragments = [re.escape(k) for rule in self.file_rules for k in rule.keywords]
+        fragments = [fragment for rule in self.file_rules for fragment in _fragments(rule)]
         fragments += [f for plugin in rules.plugins for f in plugin.prefilter]
         self.prefilter = _compile(fragments)
+        # Once a once-per-file rule (password hashes in a dump) has its finding, the rest of the
+        # chunk is searched without it: a million-row dump then costs one automaton pass.
+        once = {fragment for rule in self.file_rules if rule.once_per_file for fragment in _fragments(rule)}
+        self.prefilter_after_once = _compile([f for f in fragments if f not in once]) if once else None
         binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple(binary_rules)
-        self.filters = detect_secrets_filters()
-        self.plugins = [_Plugin(p, _plugin_instance(p.name)) for p in rules.plugins]
+        self.plugins = [_Plugin(p) for p in rules.plugins]
         self.triggers = _Triggers(ordered, self.plugins)
+        self._by_id = {rule.id: rule for rule in ordered}
 
     # -- text ---------------------------------------------------------------------------
 
@@ -151,34 +257,48 @@ class Detector:
         """Every secret in a text buffer; ``first_line`` numbers its first line."""
         rules = [rule for rule in self.file_rules if rule.applies_to(path)]
         found: dict[tuple[str, str], Hit] = {}
-        for start, end, line_no in self._candidates(data, first_line):
+        once_done = [False]
+        for start, end, line_no in self._candidates(data, first_line, once_done):
             line = data[start:end].decode("utf-8", "replace")
             for hit in self._scan_line(line, data, start, path, line_no, rules):
-                found.setdefault((hit.rule_id, hit.hashed_secret), hit)
+                identity = self.identity(hit)
+                found.setdefault(identity, hit)
+                once_done[0] = once_done[0] or not identity[1]
         return list(found.values())
 
-    def _candidates(self, data: bytes, first_line: int) -> Iterator[tuple[int, int, int]]:
+    def identity(self, hit: Hit) -> tuple[str, str]:
+        """Hits with the same identity in one file are one finding: the same value seen by one
+        rule, or any value of a once-per-file rule (a dump's password hashes)."""
+        rule = self._by_id.get(hit.rule_id)
+        return (
+            (hit.rule_id, "") if rule is not None and rule.once_per_file else (hit.rule_id, hit.hashed_secret)
+        )
+
+    def _candidates(
+        self, data: bytes, first_line: int, once_done: list[bool]
+    ) -> Iterator[tuple[int, int, int]]:
         """(start, end, line number) of each line (or window of a long line) worth a look."""
         if self.exhaustive:
             yield from _all_lines(data, first_line)
             return
         line_no, counted_to, pos = first_line, 0, 0
-        search = self.prefilter.regex.search
-        haystack = self.prefilter.haystack(data)
-        while (match := search(haystack, pos)) is not None:
+        while (match := self._pass(once_done[0]).search(data, pos)) is not None:
             start = data.rfind(b"\n", 0, match.start()) + 1
-            end = data.find(b"\n", match.end())
+            end = data.find(b"\n", match.start())  # a trigger's line is where it starts
             end = len(data) if end < 0 else end
             line_no += data.count(b"\n", counted_to, start)
             counted_to = start
             if end - start > LONG_LINE:
                 start = max(start, match.start() - WINDOW)
-                end = min(end, match.end() + WINDOW)
+                end = min(end, min(match.end(), match.start() + LONG_LINE) + WINDOW)
                 yield start, end, line_no
                 pos = end
             else:
                 yield start, end, line_no
                 pos = end + 1
+
+    def _pass(self, once_done: bool):
+        return self.prefilter_after_once if once_done and self.prefilter_after_once else self.prefilter
 
     def _scan_line(
         self, line: str, data: bytes, start: int, path: str, line_no: int, rules: list[TokenRule]
@@ -194,7 +314,7 @@ class Detector:
         seen: list[str] = []
         plugins = self.plugins
         if not self.exhaustive:
-            woken_rules, woken_plugins = self.triggers.woken(line.lower())
+            woken_rules, woken_plugins = self.triggers.woken(line)
             rules = [rule for rule in rules if rule.id in woken_rules]
             plugins = [self.plugins[position] for position in sorted(woken_plugins)]
         for rule in rules:
@@ -209,6 +329,8 @@ class Detector:
             for secret in self._plugin_secrets(plugin, line, path):
                 if _overlaps(secret, seen) or self.rules.allowed(secret, path):
                     continue
+                if not _left_bounded(line, secret):
+                    continue  # a token prefix inside a longer word (abcdexoxb-…) starts no token
                 seen.append(secret)
                 title = getattr(plugin.instance, "secret_type", plugin.rule.name)
                 yield plugin.rule.id, title, plugin.rule.severity, secret
@@ -226,7 +348,8 @@ class Detector:
             secret = potential.secret_value
             arguments = {"secret": secret, "line": line, "plugin": plugin.instance, "filename": path}
             if not secret or any(
-                check(**{name: arguments[name] for name in parameters}) for check, parameters in self.filters
+                check(**{name: arguments[name] for name in parameters})
+                for check, parameters in detect_secrets_filters()
             ):
                 continue
             yield secret
@@ -257,8 +380,7 @@ class Detector:
         if self.binary_prefilter is None:
             return []
         found: dict[tuple[str, str], Hit] = {}
-        prefilter = self.binary_prefilter
-        for match in prefilter.regex.finditer(prefilter.haystack(data)):
+        for match in self.binary_prefilter.finditer(data):
             window = data[max(0, match.start() - 256) : match.end() + WINDOW].decode("latin-1")
             for rule in self.binary_rules:
                 for secret in rule.secrets(window):
@@ -266,8 +388,43 @@ class Detector:
                         secret = _block(data, max(0, match.start() - 256), rule.block_end, secret) or secret
                     if not self.rules.allowed(secret, path):
                         hit = self._hit(rule.id, rule.title, rule.severity, path, None, secret, False)
-                        found.setdefault((hit.rule_id, hit.hashed_secret), hit)
+                        found.setdefault(self.identity(hit), hit)
         return list(found.values())
+
+
+def cap_per_file(hits: list[Hit], limit: int) -> list[Hit]:
+    """At most ``limit`` hits per rule per file, then one summary hit for the rest: a file
+    that repeats a finding thousands of times must not bury the report (the scan still fails)."""
+    if limit <= 0 or len(hits) <= limit:
+        return hits
+    groups: dict[tuple[str, str], list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault((hit.path, hit.rule_id), []).append(hit)
+    kept: list[Hit] = []
+    for group in groups.values():
+        if len(group) <= limit:
+            kept.extend(group)
+            continue
+        group.sort(key=lambda hit: (hit.line or 0, hit.hashed_secret))
+        kept.extend(group[:limit])
+        rest = group[limit:]
+        digest = hashlib.sha1("".join(hit.hashed_secret for hit in rest).encode()).hexdigest()
+        first = rest[0]
+        title = f"{first.title} (and {len(rest)} more in this file, not listed)"
+        kept.append(
+            Hit(
+                first.rule_id,
+                title,
+                max(h.severity for h in rest),
+                first.path,
+                first.line,
+                digest,
+                "…",
+                False,
+                len(rest),
+            )
+        )
+    return kept
 
 
 def _overlaps(secret: str, seen: list[str]) -> bool:
@@ -275,32 +432,40 @@ def _overlaps(secret: str, seen: list[str]) -> bool:
     return any(secret in other or other in secret for other in seen)
 
 
-@dataclass
-class _Prefilter:
-    """The keyword alternation. RE2 runs it as an automaton, case-insensitively at no extra
-    cost and about a hundred times faster than ``re``; the ``re`` fallback (also forced with
-    HUBGUARD_PURE_PYTHON=1) runs case-sensitively on lowercased bytes, its fast mode.
-    Lowercasing is ASCII-only and keeps every offset."""
-
-    regex: re.Pattern[bytes]
-    lowers: bool
-
-    def haystack(self, data: bytes) -> bytes:
-        """What ``regex`` searches for ``data``: the bytes themselves, or lowercased."""
-        return data.lower() if self.lowers else data
+def _left_bounded(line: str, secret: str) -> bool:
+    """Whether ``secret`` occurs in ``line`` where no letter or digit runs into it from the left
+    (``abcdexoxb-…`` is not a Slack token). A value not found verbatim (a PEM block) passes."""
+    at = line.find(secret)
+    if at < 0:
+        return True
+    while at >= 0:
+        if at == 0 or not line[at - 1].isalnum():
+            return True
+        at = line.find(secret, at + 1)
+    return False
 
 
-def _compile(fragments: list[str]) -> _Prefilter | None:
+def _compile(fragments: list[str]):
+    """The pass: one case-insensitive alternation over raw bytes. RE2 runs it as an automaton,
+    about a hundred times faster than ``re``, which is the fallback (also forced with
+    HUBGUARD_PURE_PYTHON=1) for constructs RE2 lacks."""
     if not fragments:
         return None
     pattern = "|".join(sorted(set(fragments))).encode()
     accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
     if accelerator is not None:
         try:
-            return _Prefilter(accelerator.compile(b"(?i)" + pattern), lowers=False)
+            return accelerator.compile(b"(?im)" + pattern, _quiet(accelerator))
         except accelerator.error:
             pass  # a construct RE2 lacks: the fallback handles it
-    return _Prefilter(re.compile(pattern), lowers=True)
+    return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+
+
+def _quiet(accelerator):
+    """RE2 options that keep a pattern RE2 rejects off stderr: the fallback takes it silently."""
+    options = accelerator.Options()
+    options.log_errors = False
+    return options
 
 
 def _re2():
@@ -316,7 +481,7 @@ def _plugin_instance(name: str) -> object:
 
     classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
     if name not in classes:
-        raise ValueError(f"detect-secrets has no plugin {name!r}")
+        raise InputError(f"rule packs: detect-secrets has no plugin {name!r}")  # met when first used
     return classes[name]()
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from hubguard.detect.values import plausible_secret
 from hubguard.errors import InputError
 from hubguard.model import Severity
 
@@ -46,6 +47,9 @@ class TokenRule:
     # A fixed-prefix format that sample data never matches by chance (ghp_, AKIA, sk_live_):
     # the only rules still applied to files a distro or package manager owns (hubguard/owners).
     anchored: bool = False
+    trigger: str = ""  # RE2-and-re pattern in the one pass instead of the keywords (see engine)
+    value_checks: bool = False  # words, references and placeholders are not secrets (values.py)
+    once_per_file: bool = False  # one finding per file, however many values (password hashes)
 
     def applies_to(self, path: str) -> bool:
         return not self.paths or any(glob_match(path, pattern) for pattern in self.paths)
@@ -53,16 +57,18 @@ class TokenRule:
     def secrets(self, line: str) -> list[str]:
         """Every secret value this rule sees in ``line`` (the capture group, else the match)."""
         found = []
+        group = "secret" if "secret" in self.regex.groupindex else (1 if self.regex.groups else 0)
         for match in self.regex.finditer(line):
-            value = (
-                match.group("secret")
-                if "secret" in self.regex.groupindex
-                else (match.group(1) if self.regex.groups else match.group(0))
-            )
+            value = match.group(group)
             if not value:
                 continue
             if self.entropy is not None and shannon_entropy(value) < self.entropy:
                 continue
+            if self.value_checks and not plausible_secret(value, line):
+                continue
+            start = match.start(group)
+            if start > 0 and line[start - 1].isalnum() and value.lower().startswith(self.keywords):
+                continue  # a token prefix inside a longer word (Soghu_…, abcdexoxb-…) starts no token
             found.append(value)
         return found
 
@@ -342,7 +348,18 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         scope=_scope(entry.get("scope", "all")),
         pack=pack,
         anchored=bool(entry.get("anchored", False)),
+        trigger=_trigger(entry.get("trigger", "")),
+        value_checks=bool(entry.get("value_checks", False)),
+        once_per_file=bool(entry.get("once_per_file", False)),
     )
+
+
+def _trigger(pattern: str) -> str:
+    """A trigger joins one case-insensitive pass over raw bytes: it must compile for ``re``
+    (RE2 is checked when the pass is built) and must not reach across a line end."""
+    if pattern:
+        re.compile(pattern.encode())
+    return pattern
 
 
 def _scope(value: str) -> str:

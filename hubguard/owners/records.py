@@ -47,6 +47,11 @@ class LayerRecords:
         return cls(dict(data["databases"]), {path: dict(d) for path, d in data["digests"].items()})
 
 
+def file_digests(data: bytes) -> dict[str, str]:
+    """Hex digests of a file read whole, in the algorithms package records use."""
+    return {name: hashlib.new(name, data).hexdigest() for name in ALGORITHMS}
+
+
 class DigestingReader:
     """Passes reads through and remembers the bytes, so a file that turns out to hold a hit can
     be hashed without reading it again; files without hits cost a list append per read."""
@@ -80,8 +85,7 @@ class DigestingReader:
         while self.read(1024 * 1024):
             pass
         if self.hashers is None:
-            data = b"".join(self.chunks)
-            return {name: hashlib.new(name, data).hexdigest() for name in ALGORITHMS}
+            return file_digests(b"".join(self.chunks))
         return {name: hasher.hexdigest() for name, hasher in zip(ALGORITHMS, self.hashers, strict=True)}
 
 

@@ -29,6 +29,7 @@ def summary(report: ScanReport) -> dict[str, Any]:
         "by_owner": report.owner_counts(),
         "owner_quieted": report.owner_quieted,
         "suppressed_by": dict(sorted(report.suppressed_by.items())),
+        "capped": sum(1 for finding in report.findings if finding.more),
     }
 
 

@@ -1,23 +1,33 @@
 """Images in the local Docker engine, resolved to an ID first and exported by that ID.
 
-The export is streamed to a private temporary file (never held in memory) and then read
-like any ``docker save`` archive, so the engine and archives share one reader.
+``stream_daemon_image`` scans while the engine exports: the ``docker save`` stream is read
+once, front to back, with no temporary file. Each layer goes to the scanner as it passes and
+is hashed on the way, so its digest is verified in the same read; the manifest and config
+(which come last) then say which layer is which, and are read by the same code as archives.
+``open_daemon_image`` (export to a private temporary file) stays for callers that need seeks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import os
+import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import docker
 import docker.errors
 import requests.exceptions
 
 from hubguard.errors import InputError, ScanIncomplete
-from hubguard.sources.archive import open_archive
+from hubguard.sources.archive import _legacy_images, open_archive
+from hubguard.sources.blobs import MAX_JSON_BYTES, BlobRef
 from hubguard.sources.image import Image
+from hubguard.sources.layers import GZIP_MAGIC, ZSTD_MAGIC
+from hubguard.sources.oci import images_from_index
 
 EXPORT_CHUNK = 1024 * 1024
 
@@ -67,6 +77,177 @@ def open_daemon_image(
             if len(images) == 1:
                 images[0].image_id = image_id
             yield images
+
+
+def stream_daemon_image(
+    client: docker.DockerClient,
+    reference: str,
+    image_id: str,
+    scan_layer: Callable[[str, BinaryIO], None],
+    *,
+    platform: str | None = None,
+    all_platforms: bool = False,
+) -> list[Image]:
+    """Export ``image_id`` and read the stream once: ``scan_layer(member, reader)`` for each
+    layer as it passes, then the images the manifest describes, whose layers' ``blob.path``
+    names the member that was scanned. Every layer's digest is checked against the config."""
+    try:
+        chunks = client.api.get_image(image_id, chunk_size=EXPORT_CHUNK)
+        store = _StreamedStore()
+        with tarfile.open(fileobj=_ChunkReader(chunks), mode="r|") as tar:
+            for member in tar:
+                store.take(tar, member, scan_layer)
+    except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+        raise ScanIncomplete(f"exporting {reference} from the engine failed: {_first_line(exc)}") from None
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ScanIncomplete(f"the engine's export of {reference} is not a readable tar: {exc}") from None
+    source = f"export of {reference}"
+    if store.has("index.json"):
+        images = images_from_index(store, source, platform=platform, all_platforms=all_platforms)
+    elif store.has("manifest.json"):
+        images = _legacy_images(store, source)  # type: ignore[arg-type]
+    else:
+        raise ScanIncomplete(f"the engine's export of {reference} has neither manifest.json nor index.json")
+    for image in images:
+        image.name = reference
+        for layer in image.layers:
+            store.verify(layer.blob.path, layer.ref.digest)
+    # One image is the engine's ID; the platforms of an index keep their own config digests,
+    # so the cache never files one platform's scan under the whole index.
+    if len(images) == 1:
+        images[0].image_id = image_id
+    return images
+
+
+class _ChunkReader(io.RawIOBase):
+    """The engine's export (an iterator of byte chunks) as a readable, unseekable stream."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = chunk
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+class _HashingReader(io.RawIOBase):
+    """A tar member read once, hashed as it is read. ``seek(0)`` is allowed while still in the
+    first bytes (the layer reader sniffs the compression, then starts over)."""
+
+    HEAD = 512
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.hasher = hashlib.sha256()
+        self._head = b""
+        self._replay = 0  # bytes of the head still to hand out again after a seek(0)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, position: int, whence: int = io.SEEK_SET) -> int:
+        if position != 0 or whence != io.SEEK_SET or self._position > self.HEAD:
+            raise io.UnsupportedOperation("a streamed layer can only go back to its start")
+        self._replay, self._position = max(self._replay, self._position), 0
+        return 0
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._position < self._replay:
+            size = min(len(buffer), self._replay - self._position)
+            buffer[:size] = self._head[self._position : self._position + size]
+        else:
+            data = self._raw.read(len(buffer))
+            size = len(data)
+            buffer[:size] = data
+            self.hasher.update(data)
+            if self._position < self.HEAD:
+                self._head += data[: self.HEAD - self._position]
+        self._position += size
+        return size
+
+    def drain(self) -> str:
+        """Read what the scanner left (tar padding), and return the member's sha256 digest."""
+        while self.read(1024 * 1024):
+            pass
+        return "sha256:" + self.hasher.hexdigest()
+
+
+class _StreamedStore:
+    """What a passing ``docker save`` stream leaves behind: its small JSON documents, and each
+    layer's member name, size and digest (the layer itself went to the scanner)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, bytes] = {}
+        self.layers: dict[str, tuple[int, str]] = {}  # every member -> (size, sha256 digest)
+        self.links: dict[str, str] = {}  # a member that is a symlink to another (shared layers)
+
+    def take(self, tar: tarfile.TarFile, member: tarfile.TarInfo, scan_layer) -> None:
+        name = member.name.removeprefix("./")
+        if member.issym() or member.islnk():
+            target = os.path.normpath(os.path.join(os.path.dirname(name), member.linkname))
+            self.links[name] = target if member.issym() else member.linkname.removeprefix("./")
+            return
+        if not member.isfile():
+            return
+        reader = tar.extractfile(member)
+        assert reader is not None  # a regular file
+        hashing = _HashingReader(reader)  # type: ignore[arg-type]
+        head = hashing.read(262)
+        hashing.seek(0)
+        if name.endswith("/layer.tar") or _looks_like_layer(head):
+            scan_layer(name, hashing)  # type: ignore[arg-type]
+        elif member.size <= MAX_JSON_BYTES:  # manifests, indexes, configs (JSON), or an empty layer
+            self.documents[name] = hashing.read()
+        self.layers[name] = (member.size, hashing.drain())
+
+    def _resolve(self, name: str) -> str:
+        for _ in range(8):
+            if name not in self.links:
+                break
+            name = self.links[name]
+        return name
+
+    def has(self, name: str) -> bool:
+        return self._resolve(name) in self.layers
+
+    def open(self, name: str) -> BinaryIO:
+        return io.BytesIO(self.documents.get(self._resolve(name), b""))
+
+    def size(self, name: str) -> int | None:
+        return self.layers[self._resolve(name)][0]
+
+    def ref(self, name: str) -> BlobRef:
+        name = self._resolve(name)
+        return BlobRef(name, 0, self.layers[name][0])
+
+    def verify(self, name: str, diff_id: str) -> None:
+        """The layer's bytes hash to its diff_id (uncompressed), or to its blob name (OCI)."""
+        digest = self.layers[name][1]
+        named = "sha256:" + name.rsplit("/", 1)[-1] if name.startswith("blobs/sha256/") else ""
+        if digest not in (diff_id, named):
+            raise ScanIncomplete(f"layer {name} of the engine's export does not match its digest {diff_id}")
+
+
+def _looks_like_layer(head: bytes) -> bool:
+    return head.startswith((GZIP_MAGIC, ZSTD_MAGIC)) or head[257:262] == b"ustar"
 
 
 def _first_line(exc: BaseException) -> str:
