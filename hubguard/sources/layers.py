@@ -153,7 +153,7 @@ def decompressed(stream: DigestReader) -> tuple[BinaryIO, bool]:
 
         reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
         return reader, False  # type: ignore[return-value]
-    return stream, stream.seekable()  # a streamed export's layer is read front to back
+    return stream, True
 
 
 def iter_layer_files(
