@@ -43,6 +43,7 @@ class TokenRule:
     block_end: str = ""
     scope: str = "all"  # "files": file contents only; "config": Env, Labels and history only
     pack: str = ""
+    reference: str = ""  # where the vendor documents the format (SARIF helpUri)
 
     def applies_to(self, path: str) -> bool:
         return not self.paths or any(glob_match(path, pattern) for pattern in self.paths)
@@ -331,6 +332,7 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         block_end=entry.get("block_end", ""),
         scope=_scope(entry.get("scope", "all")),
         pack=pack,
+        reference=entry.get("reference", ""),
     )
 
 
