@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from hubguard.detect.shapes import PART, shape_examples, shape_keywords, shape_regex
 from hubguard.errors import InputError
 from hubguard.model import Severity
 
@@ -315,6 +316,8 @@ def _examples(entry: dict) -> Examples:
 
 def _token_rule(entry: dict, pack: str) -> TokenRule:
     rule_id = entry["id"]
+    if "shape" in entry:
+        entry = _from_shape(entry)
     keywords = tuple(k.lower() for k in entry.get("keywords", ()))
     if not keywords:
         raise ValueError(f"rule {rule_id}: needs at least one keyword for the prefilter")
@@ -334,6 +337,30 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         pack=pack,
         reference=entry.get("reference", ""),
     )
+
+
+def _from_shape(entry: dict) -> dict:
+    """A ``shape`` rule as a full rule: regex, keywords and examples derived (see shapes.py);
+    examples written in the pack are kept alongside the derived ones."""
+    shape, near = entry["shape"], tuple(entry.get("near", ()))
+    if not PART.search(shape):
+        raise ValueError(f"rule {entry['id']}: shape {shape!r} has no {{charset:N}} part")
+    positive, negative = shape_examples(entry["id"], shape, near)
+    examples = entry.get("examples", {})
+    reference = entry.get("reference", "")
+    return {
+        **entry,
+        "severity": entry.get("severity", "high"),
+        "regex": shape_regex(shape, near),
+        "keywords": shape_keywords(shape, near),
+        "description": entry.get("description")
+        or f"{entry['title']}: {shape}{' (format: ' + reference + ')' if reference else ''}. "
+        "Revoke it with the vendor and pass its successor at run time, not in the image.",
+        "examples": {
+            "positive": [*examples.get("positive", ()), *positive],
+            "negative": [*examples.get("negative", ()), *negative],
+        },
+    }
 
 
 def _scope(value: str) -> str:
