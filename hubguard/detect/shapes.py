@@ -53,12 +53,15 @@ def shape_regex(shape: str, near: tuple[str, ...] = ()) -> str:
 
 
 def shape_keywords(shape: str, near: tuple[str, ...]) -> tuple[str, ...]:
-    """The prefilter keywords: the ``near`` words, else the literal prefix."""
+    """The prefilter keywords: the ``near`` words, else the literal prefix (or, for a token
+    whose fixed part sits inside it, like ``…+ACR…``, its longest literal part)."""
     if near:
         return tuple(word.lower() for word in near)
     prefix = literal_prefix(shape)
     if len(prefix) < MIN_PREFIX:
-        raise ValueError(f"shape {shape!r}: a prefix shorter than {MIN_PREFIX} characters needs `near` words")
+        prefix = max(PART.split(shape)[::4], key=len)
+    if len(prefix) < MIN_PREFIX:
+        raise ValueError(f"shape {shape!r}: a fixed part shorter than {MIN_PREFIX} characters needs `near` words")
     return (prefix.lower(),)
 
 
