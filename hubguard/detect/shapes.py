@@ -78,7 +78,7 @@ def shape_examples(rule_id: str, shape: str, near: tuple[str, ...]) -> tuple[lis
     """
     name = rule_id.upper().replace("-", "_")
     if near:
-        positive = [f'{word.upper().replace(" ", "_")}_KEY = "{shape}"' for word in near]
+        positive = [f'{word.upper()}_KEY = "{shape}"' for word in near]
         negative = [f'OTHER_SETTING = "{shape}"', f'{near[0].upper()}_KEY = "{_shortened(shape)}"']
     else:
         positive = [f"{name}={shape}"]
