@@ -12,6 +12,7 @@ import math
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,37 @@ class Examples:
     negative: tuple[str, ...]
 
 
+class LazyPattern:
+    """A rule's regex, compiled on first use: with hundreds of rules, most are never woken by
+    the prefilter in a scan, and compiling them all would cost more than the scan itself."""
+
+    __slots__ = ("pattern", "_compiled")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    @property
+    def groupindex(self) -> Mapping[str, int]:
+        return self.compiled.groupindex
+
+    @property
+    def groups(self) -> int:
+        return self.compiled.groups
+
+
 @dataclass(frozen=True)
 class TokenRule:
     """A secret recognised by its shape inside a line of text."""
@@ -34,7 +66,7 @@ class TokenRule:
     id: str
     title: str
     severity: Severity
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | LazyPattern
     keywords: tuple[str, ...]
     examples: Examples
     description: str = ""
@@ -252,8 +284,9 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
     allows: dict[str, Allow] = {}
     plugins: dict[str, PluginRule] = {}
     third_party: list[str] = []
+    builtin = builtin_rules_dir()
     for path in files:
-        pack = load_pack(path)
+        pack = load_pack(path, check_regexes=path.parent != builtin)
         token_rules.update((rule.id, rule) for rule in pack.token_rules)
         file_rules.update((rule.id, rule) for rule in pack.file_rules)
         allows.update((allow.id, allow) for allow in pack.allows)
@@ -269,14 +302,19 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
     )
 
 
-def load_pack(path: Path) -> RuleSet:
-    """One TOML pack; any mistake in it is an input error naming the file."""
+def load_pack(path: Path, *, check_regexes: bool = True) -> RuleSet:
+    """One TOML pack; any mistake in it is an input error naming the file.
+
+    Token regexes compile on first use; ``check_regexes`` compiles them now, so a user's broken
+    pack fails at load (the built-in packs are compiled by the test suite instead)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"rule pack {path}: {exc}") from None
     try:
         tokens = [_token_rule(entry, path.name) for entry in data.get("rule", [])]
+        for rule in tokens if check_regexes else ():
+            rule.regex.compiled  # noqa: B018 - compiling is the check
         creds = [_file_rule(entry, path.name) for entry in data.get("file", [])]
         allows = [_allow(entry) for entry in data.get("allow", [])]
         plugins = [_plugin(entry) for entry in data.get("plugin", [])]
@@ -325,7 +363,7 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         id=rule_id,
         title=entry["title"],
         severity=Severity.parse(entry["severity"]),
-        regex=re.compile(entry["regex"]),
+        regex=LazyPattern(entry["regex"]),
         keywords=keywords,
         examples=_examples(entry),
         description=entry.get("description", ""),
