@@ -32,7 +32,7 @@ class LazyPattern:
     """A rule's regex, compiled on first use: with hundreds of rules, most are never woken by
     the prefilter in a scan, and compiling them all would cost more than the scan itself."""
 
-    __slots__ = ("pattern", "_compiled")
+    __slots__ = ("_compiled", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern

@@ -61,7 +61,7 @@ def shape_keywords(shape: str, near: tuple[str, ...]) -> tuple[str, ...]:
     if len(prefix) < MIN_PREFIX:
         prefix = max(PART.split(shape)[::4], key=len)
     if len(prefix) < MIN_PREFIX:
-        raise ValueError(f"shape {shape!r}: a fixed part shorter than {MIN_PREFIX} characters needs `near` words")
+        raise ValueError(f"shape {shape!r}: a fixed part under {MIN_PREFIX} characters needs `near` words")
     return (prefix.lower(),)
 
 
