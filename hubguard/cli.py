@@ -48,7 +48,12 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when a finding is at or above this severity (default: low, i.e. any)",
     )
     parser.add_argument(
-        "--rules", type=Path, action="append", default=[], metavar="DIR", help="add a rule pack dir"
+        "--rules",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="add a rule pack dir or file (hubguard pack or gitleaks config)",
     )
     parser.add_argument(
         "--exhaustive",
@@ -184,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "rules", None) is not None:
+            from hubguard.config import configured_rule_packs
+
+            args.rules = [*configured_rule_packs(), *args.rules]
         return args.run(args)
     except HubguardError as exc:
         print(f"hubguard: error: {exc}", file=sys.stderr)

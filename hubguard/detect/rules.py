@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from hubguard.detect.gitleaks import as_pack as gitleaks_pack
+from hubguard.detect.gitleaks import is_gitleaks_config
 from hubguard.detect.shapes import PART, shape_examples, shape_keywords, shape_regex
 from hubguard.errors import InputError
 from hubguard.model import Severity
@@ -77,25 +79,39 @@ class TokenRule:
     scope: str = "all"  # "files": file contents only; "config": Env, Labels and history only
     pack: str = ""
     reference: str = ""  # where the vendor documents the format (SARIF helpUri)
+    secret_group: int = 0  # 0: the `secret` group, else the first non-empty group, else the match
+    path_regex: re.Pattern[str] | None = None
+    allows: tuple[Allow, ...] = ()  # this rule's own allow-list (``[[rule.allow]]``)
 
     def applies_to(self, path: str) -> bool:
-        return not self.paths or any(glob_match(path, pattern) for pattern in self.paths)
+        if self.paths and not any(glob_match(path, pattern) for pattern in self.paths):
+            return False
+        if self.path_regex is not None and not self.path_regex.search(path):
+            return False
+        return not any(allow.secret is None and allow.allows("", path) for allow in self.allows)
 
     def secrets(self, line: str) -> list[str]:
         """Every secret value this rule sees in ``line`` (the capture group, else the match)."""
         found = []
         for match in self.regex.finditer(line):
-            value = (
-                match.group("secret")
-                if "secret" in self.regex.groupindex
-                else (match.group(1) if self.regex.groups else match.group(0))
-            )
+            value = self._value(match)
             if not value:
                 continue
             if self.entropy is not None and shannon_entropy(value) < self.entropy:
                 continue
+            if any(allow.allows_text(value, match.group(0), line) for allow in self.allows):
+                continue
             found.append(value)
         return found
+
+    def _value(self, match: re.Match[str]) -> str | None:
+        if self.secret_group:
+            return match.group(self.secret_group) if self.secret_group <= len(match.groups()) else None
+        if "secret" in self.regex.groupindex:
+            return match.group("secret")
+        return next((group for group in match.groups() if group), None) or (
+            None if self.regex.groups else match.group(0)
+        )
 
 
 @dataclass(frozen=True)
@@ -149,11 +165,27 @@ class Allow:
     description: str = ""
     secret: re.Pattern[str] | None = None
     paths: tuple[str, ...] = ()
+    path_regex: re.Pattern[str] | None = None
+    require_all: bool = False  # `condition = "and"`: the secret and the path must both match
+    target: str = "secret"  # in a rule's own allow-list: what `secret` looks at (secret, match, line)
 
     def allows(self, secret: str, path: str) -> bool:
-        if self.secret is not None and self.secret.search(secret):
-            return True
-        return any(glob_match(path, pattern) for pattern in self.paths)
+        checks = []
+        if self.secret is not None:
+            checks.append(bool(secret) and self.secret.search(secret) is not None)
+        if self.paths or self.path_regex is not None:
+            checks.append(
+                any(glob_match(path, pattern) for pattern in self.paths)
+                or (self.path_regex is not None and self.path_regex.search(path.lstrip("/")) is not None)
+            )
+        return bool(checks) and (all(checks) if self.require_all else any(checks))
+
+    def allows_text(self, secret: str, match: str, line: str) -> bool:
+        """For a rule's own allow-list, which sees the match and the line as well as the secret."""
+        if self.secret is None or self.require_all:
+            return False
+        text = {"secret": secret, "match": match, "line": line}[self.target]
+        return self.secret.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -259,12 +291,15 @@ def builtin_rules_dir() -> Path:
 
 
 def pack_files(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
-    """The built-in packs, then each ``--rules DIR``'s, in load order."""
+    """The built-in packs, then each ``--rules`` directory's packs (or the file itself)."""
     files: list[Path] = sorted(builtin_rules_dir().glob("*.toml"))
-    for directory in extra_dirs:
-        if not Path(directory).is_dir():
-            raise InputError(f"--rules {directory}: not a directory")
-        files.extend(sorted(Path(directory).glob("*.toml")))
+    for source in map(Path, extra_dirs):
+        if source.is_file():
+            files.append(source)  # one pack, e.g. a .gitleaks.toml
+        elif source.is_dir():
+            files.extend(sorted(source.glob("*.toml")))
+        else:
+            raise InputError(f"--rules {source}: not a directory or file")
     return files
 
 
@@ -312,6 +347,8 @@ def load_pack(path: Path, *, check_regexes: bool = True) -> RuleSet:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"rule pack {path}: {exc}") from None
     try:
+        if is_gitleaks_config(data):
+            data = gitleaks_pack(data, path)
         tokens = [_token_rule(entry, path.name) for entry in data.get("rule", [])]
         for rule in tokens if check_regexes else ():
             rule.regex.compiled  # noqa: B018 - compiling is the check
@@ -338,12 +375,19 @@ def _plugin(entry: dict) -> PluginRule:
 
 
 def _allow(entry: dict) -> Allow:
-    secret = entry.get("secret")
+    secret, path_regex = entry.get("secret"), entry.get("path_regex")
+    condition = entry.get("condition", "or").lower()
+    target = entry.get("target", "secret")
+    if condition not in ("or", "and") or target not in ("secret", "match", "line"):
+        raise ValueError(f"allow {entry.get('id')}: condition must be or/and, target secret/match/line")
     return Allow(
         id=entry["id"],
         description=entry.get("description", ""),
         secret=re.compile(secret, re.IGNORECASE) if secret else None,
         paths=tuple(entry.get("paths", ())),
+        path_regex=re.compile(path_regex) if path_regex else None,
+        require_all=condition == "and",
+        target=target,
     )
 
 
@@ -374,7 +418,17 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         scope=_scope(entry.get("scope", "all")),
         pack=pack,
         reference=entry.get("reference", ""),
+        secret_group=int(entry.get("secret_group", 0)),
+        path_regex=re.compile(entry["path_regex"]) if entry.get("path_regex") else None,
+        allows=tuple(_rule_allow(allow, rule_id) for allow in entry.get("allow", ())),
     )
+
+
+def _rule_allow(entry: dict, rule_id: str) -> Allow:
+    allow = _allow({"id": rule_id, **entry})
+    if allow.require_all and allow.secret is not None and (allow.paths or allow.path_regex):
+        raise ValueError(f"rule {rule_id}: an allow-list needing both a secret and a path match")
+    return allow
 
 
 def _from_shape(entry: dict) -> dict:

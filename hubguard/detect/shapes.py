@@ -31,7 +31,7 @@ CLASSES = {
 WORD = "A-Za-z0-9_"
 EDGE_EXTRA = {"b64": "+/", "b64url": r"\-"}  # beyond word characters
 # Between the name a value is assigned to and the value: `=`, `:`, `=>`, `:=`, quotes, spaces.
-ASSIGNMENT = r"""[\w.-]{0,32}?["'`]?\s{0,4}(?:=>|:=|[:=]|\s)\s{0,4}["'`]?"""
+ASSIGNMENT = r"""[\w.-]{0,32}+["'`]?\s{0,4}(?:=>|:=|[:=]|\s)\s{0,4}["'`]?"""
 MIN_PREFIX = 3  # a shorter literal prefix is not distinctive enough without `near`
 
 
