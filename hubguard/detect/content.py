@@ -14,9 +14,10 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from hubguard.detect.decoders import decode
 from hubguard.detect.engine import Detector, Hit
 from hubguard.model import redact
 
@@ -97,9 +98,15 @@ def inspect_file(detector: Detector, path: str, size: int, reader: BinaryIO) -> 
 
 
 def scan_bytes(detector: Detector, data: bytes, path: str) -> list[Hit]:
-    if is_binary(data[:SNIFF]):
-        return detector.scan_binary(data, path)
-    return detector.scan_text(data, path)
+    decoded = decode(path, data)  # UTF-16 text, Kubernetes Secret data, .pyc strings
+    hits = [
+        hit if same_lines else replace(hit, line=None)
+        for text, same_lines in decoded.views
+        for hit in detector.scan_text(text, path)
+    ]
+    if is_binary(decoded.raw[:SNIFF]):
+        return hits + detector.scan_binary(decoded.raw, path)
+    return hits + detector.scan_text(decoded.raw, path)
 
 
 def scan_stream(detector: Detector, reader: BinaryIO, path: str) -> list[Hit]:
