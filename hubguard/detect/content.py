@@ -142,7 +142,9 @@ def _credential_file(detector: Detector, path: str, data: bytes, rules: list, re
     if any(hit.path == path for hit in result.hits) or detector.rules.path_allowed(path):
         return
     for rule in sorted(rules, key=lambda rule: -rule.severity):
-        if rule.content is not None and not rule.content.search(data[:CREDENTIAL_FILE_LIMIT]):
+        if not rule.matches_content(
+            data[:CREDENTIAL_FILE_LIMIT], lambda value: detector.rules.allowed(value, path)
+        ):
             continue
         text = data.decode("utf-8", "replace")
         result.hits.append(

@@ -12,7 +12,7 @@ import math
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -129,6 +129,7 @@ class FileRule:
     description: str = ""
     examples: Examples = field(default_factory=lambda: Examples((), ()))
     pack: str = ""
+    placeholders_quiet: bool = False  # no finding when every assigned value is a placeholder
 
     def matches_name(self, path: str) -> bool:
         """True when ``path`` (slash-separated, absolute or relative) names such a file."""
@@ -142,6 +143,23 @@ class FileRule:
 
     def matches(self, path: str, data: bytes) -> bool:
         return self.matches_name(path) and (self.content is None or bool(self.content.search(data)))
+
+    def matches_content(self, data: bytes, is_placeholder: Callable[[str], bool]) -> bool:
+        """Whether the contents make this file a finding: its ``content`` regex, and (with
+        ``placeholders_quiet``) at least one assigned value that is not a placeholder, so an
+        example.env of ``${VAR}``, ``changeme`` and ``<your-token>`` stays quiet."""
+        if self.content is not None and not self.content.search(data):
+            return False
+        if not self.placeholders_quiet:
+            return True
+        for raw in ASSIGNED_VALUE.findall(data):
+            value = raw.decode("utf-8", "replace").split(" #", 1)[0].strip().strip("'\"")
+            if value and not is_placeholder(value):
+                return True
+        return False
+
+
+ASSIGNED_VALUE = re.compile(rb"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.]*[ \t]*=[ \t]*([^\r\n]*)")
 
 
 @dataclass(frozen=True)
@@ -475,4 +493,5 @@ def _file_rule(entry: dict, pack: str) -> FileRule:
         description=entry.get("description", ""),
         examples=_examples(entry),
         pack=pack,
+        placeholders_quiet=bool(entry.get("placeholders_quiet", False)),
     )
