@@ -32,7 +32,7 @@ WORD = "A-Za-z0-9_"
 EDGE_EXTRA = {"b64": "+/", "b64url": r"\-"}  # beyond word characters
 # Between the name a value is assigned to and the value: `=`, `:`, `=>`, `:=`, quotes, spaces.
 ASSIGNMENT = r"""[\w.-]{0,32}+["'`]?\s{0,4}(?:=>|:=|[:=]|\s)\s{0,4}["'`]?"""
-MIN_PREFIX = 3  # a shorter literal prefix is not distinctive enough without `near`
+MIN_PREFIX = 3  # a shorter fixed part is not distinctive enough without `near`
 
 
 def shape_regex(shape: str, near: tuple[str, ...] = ()) -> str:
@@ -53,16 +53,14 @@ def shape_regex(shape: str, near: tuple[str, ...] = ()) -> str:
 
 
 def shape_keywords(shape: str, near: tuple[str, ...]) -> tuple[str, ...]:
-    """The prefilter keywords: the ``near`` words, else the literal prefix (or, for a token
-    whose fixed part sits inside it, like ``…+ACR…``, its longest literal part)."""
+    """The prefilter keywords: the ``near`` words, else the longest fixed part of the token
+    (its prefix, mostly; ``:APA91b`` rather than ``AAAA`` for a Firebase key)."""
     if near:
         return tuple(word.lower() for word in near)
-    prefix = literal_prefix(shape)
-    if len(prefix) < MIN_PREFIX:
-        prefix = max(PART.split(shape)[::4], key=len)
-    if len(prefix) < MIN_PREFIX:
+    fixed = max(PART.split(shape)[::4], key=len)
+    if len(fixed) < MIN_PREFIX:
         raise ValueError(f"shape {shape!r}: a fixed part under {MIN_PREFIX} characters needs `near` words")
-    return (prefix.lower(),)
+    return (fixed.lower(),)
 
 
 def literal_prefix(shape: str) -> str:
