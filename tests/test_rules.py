@@ -9,6 +9,7 @@ real-looking tokens. User packs (--rules DIR) add and replace rules; broken pack
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import tomllib
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from hubguard.detect.content import inspect_file
 from hubguard.detect.engine import Detector
 from hubguard.detect.examples import expand
 from hubguard.detect.rules import FileRule, TokenRule, builtin_rules_dir, load_rules
@@ -477,6 +479,15 @@ def test_file_content_regex_stays_linear_on_hostile_input(rule_id: str) -> None:
         data = text.encode()
         seconds = elapsed(lambda data=data: rule.content.search(data))
         assert seconds < HOSTILE_BUDGET_SECONDS, f"{rule_id} content regex took {seconds:.1f}s"
+
+
+def test_env_templates_of_placeholders_are_not_credential_files() -> None:
+    """example.env / *.env whose every value is a placeholder: the file rule reads the content."""
+    template = b"API_KEY=changeme\nGITHUB_TOKEN=<your-token>\nDB_PASSWORD=${DB_PASSWORD}\nSECRET=xxxx\n"
+    real = template + b"SENTRY_AUTH=" + expand("{alnum:24}").encode() + b"\n"
+    for path in ("app/example.env", "app/prod.env", "app/.env"):
+        assert inspect_file(DETECTOR, path, len(template), io.BytesIO(template)).hits == []
+        assert inspect_file(DETECTOR, path, len(real), io.BytesIO(real)).hits, path
 
 
 # --- the allow-list ---------------------------------------------------------------------------
