@@ -83,7 +83,13 @@ class TokenRule:
     path_regex: re.Pattern[str] | None = None
     allows: tuple[Allow, ...] = ()  # this rule's own allow-list (``[[rule.allow]]``)
 
+    @property
+    def applies_everywhere(self) -> bool:
+        return not (self.paths or self.allows) and self.path_regex is None
+
     def applies_to(self, path: str) -> bool:
+        if self.applies_everywhere:
+            return True
         if self.paths and not any(glob_match(path, pattern) for pattern in self.paths):
             return False
         if self.path_regex is not None and not self.path_regex.search(path):
