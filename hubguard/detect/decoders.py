@@ -4,7 +4,9 @@ Kubernetes Secret manifests, string constants of compiled Python (.pyc).
 Each decoder turns a file's bytes into UTF-8 text views that the ordinary token rules scan.
 Nothing is executed: YAML is read with the safe loader, .pyc files are read as marshal data
 (``marshal.loads`` builds code objects but never runs them) or, for another Python version's
-bytecode, by walking marshal's string records.
+bytecode, by walking marshal's string records. Only sourceless bytecode is read: Python imports
+a .pyc without its source only from beside where the source would be, so ``__pycache__/``
+entries are caches of source files that the scan reads anyway.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def decode(path: str, data: bytes) -> Decoded:
         for encoded, text in kubernetes_secret_values(data):
             decoded.raw = decoded.raw.replace(encoded.encode(), b"*" * len(encoded))
             decoded.views.append((text.encode("utf-8", "replace"), False))
-    if lowered.endswith(".pyc") and len(data) <= PYC_LIMIT:
+    if lowered.endswith(".pyc") and "/__pycache__/" not in f"/{lowered}" and len(data) <= PYC_LIMIT:
         strings = pyc_strings(data)
         if strings:
             decoded.views.append(("\n".join(strings).encode("utf-8", "replace"), False))
