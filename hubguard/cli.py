@@ -30,7 +30,10 @@ FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
-RULES_HELP = "also load every *.toml rule pack in DIR (repeatable; a rule with a built-in id replaces it)"
+RULES_HELP = (
+    "also load a rule pack: a directory of *.toml packs, one pack file, or a gitleaks/Betterleaks "
+    "config (repeatable; a rule with a built-in id replaces it)"
+)
 CACHE_DIR_DEFAULT = "$HUBGUARD_CACHE_DIR, else $XDG_CACHE_HOME/hubguard, else ~/.cache/hubguard"
 _SCAN_EXITS = """exit codes:
   0  no finding at or above --fail-on
@@ -201,7 +204,7 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when a finding is at or above SEVERITY: critical, high, medium or low "
         "(default: low, i.e. any finding fails)",
     )
-    parser.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
+    parser.add_argument("--rules", type=Path, action="append", default=[], metavar="PATH", help=RULES_HELP)
     parser.add_argument(
         "--exhaustive",
         action="store_true",
@@ -355,11 +358,11 @@ def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
         "scan and context find it)",
     )
     baseline.add_argument("--update", action="store_true", help="keep the entries already in --output")
-    baseline.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
+    baseline.add_argument("--rules", type=Path, action="append", default=[], metavar="PATH", help=RULES_HELP)
     baseline.set_defaults(run=_run_baseline)
 
     rules = commands.add_parser("rules", help="list the rules in play")
-    rules.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
+    rules.add_argument("--rules", type=Path, action="append", default=[], metavar="PATH", help=RULES_HELP)
     rules.set_defaults(run=_run_rules)
 
     push = commands.add_parser(
@@ -391,7 +394,7 @@ def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
     )
     push.add_argument("--format", choices=FORMATS, default="table", help="format of the findings shown")
     push.add_argument("--output", "-o", type=Path, help="write the findings to this file")
-    push.add_argument("--rules", type=Path, action="append", default=[], metavar="DIR", help=RULES_HELP)
+    push.add_argument("--rules", type=Path, action="append", default=[], metavar="PATH", help=RULES_HELP)
     push.add_argument("--exhaustive", action="store_true", help="as for scan")
     push.add_argument("--include-third-party", action="store_true", help="as for scan (warns, never blocks)")
     push.add_argument("--baseline", type=Path, metavar="PATH", help="as for scan")
@@ -500,6 +503,10 @@ def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, prog: str = "hubguard") -> int:
     args = build_parser(prog).parse_args(argv)
     try:
+        if getattr(args, "rules", None) is not None:
+            from hubguard.config import configured_rule_packs
+
+            args.rules = [*configured_rule_packs(), *args.rules]
         return args.run(args)
     except HubguardError as exc:
         from hubguard.detect.names import printable

@@ -10,6 +10,8 @@ Project keys override user keys. A file that cannot be read or holds a bad value
 error naming the file: a silently ignored config could make a public push look private.
 
 ```toml
+rules = [".gitleaks.toml"]        # extra rule packs / gitleaks configs, relative to this file
+
 [visibility]                      # normalised repository glob -> "public" / "private"
 "docker.io/myorg/*" = "private"
 "localhost:5000/*" = "public"
@@ -138,6 +140,19 @@ def user_config_path() -> Path:
     xdg = os.environ.get("XDG_CONFIG_HOME", "")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
     return base / USER_FILE
+
+
+def configured_rule_packs(cwd: Path | None = None) -> list[Path]:
+    """``rules = [...]`` of the project config: rule packs, directories or gitleaks configs,
+    relative to the file that names them (loaded before any ``--rules``)."""
+    project = find_project_config((cwd or Path.cwd()).resolve())
+    if project is None:
+        return []
+    path, data = project
+    packs = data.get("rules", [])
+    if not isinstance(packs, list) or not all(isinstance(pack, str) for pack in packs):
+        raise InputError(f"config {path}: rules must be a list of paths")
+    return [path.parent / pack for pack in packs]
 
 
 def find_project_config(start: Path) -> tuple[Path, dict] | None:

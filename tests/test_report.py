@@ -5,6 +5,7 @@ Secrets are generated at test time (``expand``) and every format is checked not 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.resources
 import json
@@ -346,6 +347,15 @@ def test_sarif_rules_carry_what_github_code_scanning_reads() -> None:
     # Rule severity (high) from the pack, not the finding (low).
     assert rules["aws-access-key"]["properties"]["security-severity"] == "8.0"
     assert rules["aws-access-key"]["defaultConfiguration"]["level"] == "error"
+
+
+def test_sarif_help_uri_is_the_rule_format_reference() -> None:
+    """A rule citing its vendor's documented format links it; a rule without one has no helpUri."""
+    cited = dataclasses.replace(RULES["github-pat"], reference="https://docs.github.com/en/authentication")
+    run = to_sarif(sample_report(), {**RULES, "github-pat": cited})["runs"][0]
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert rules["github-pat"]["helpUri"] == "https://docs.github.com/en/authentication"
+    assert "helpUri" not in rules["aws-access-key"]
 
 
 def test_sarif_rules_unknown_to_the_packs_fall_back_to_the_finding() -> None:

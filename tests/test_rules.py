@@ -9,6 +9,7 @@ real-looking tokens. User packs (--rules DIR) add and replace rules; broken pack
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import tomllib
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from hubguard.detect.content import inspect_file
 from hubguard.detect.engine import Detector
 from hubguard.detect.examples import expand
 from hubguard.detect.rules import FileRule, TokenRule, builtin_rules_dir, load_rules
 from hubguard.errors import InputError
-from hubguard.model import Severity
+from hubguard.model import Severity, hash_secret
 
 RULESET = load_rules()
 TOKEN_RULES = {rule.id: rule for rule in RULESET.token_rules}
@@ -30,6 +32,20 @@ BINARY_RULES = [rule_id for rule_id, rule in TOKEN_RULES.items() if rule.binary]
 KEBAB_CASE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 HOSTILE_SIZE = 200_000
 HOSTILE_BUDGET_SECONDS = 2.0
+# Packs of provider token formats: each rule cites where the vendor documents its format.
+VENDOR_PACKS = {path.name for path in builtin_rules_dir().glob("*.toml")} - {
+    "generic.toml",
+    "image.toml",
+    "forms.toml",
+    "detect_secrets.toml",
+    "third_party.toml",
+}
+# generic.toml belongs to the engine work (issue 12); its rules get their examples there.
+PENDING_ELSEWHERE = {
+    "generic-secret-assignment": "generic.toml (issue 12): keyword examples pending",
+    "generic-secret-env": "generic.toml (issue 12): keyword examples pending",
+    "private-key-putty": "generic.toml (issue 12): the PuTTY header needs a left boundary",
+}
 ELF_HEADER = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8
 # Separators that the regexes key on: assignment operators, quotes, URL and path punctuation.
 SEPARATORS = ("=", ":", "-", ".", "_", "/", "+", "@", " ", '"', "'", "&", "?", "%", "\\", ",", ";")
@@ -207,6 +223,45 @@ def test_token_rule_finds_its_positive_examples(rule_id: str) -> None:
 
 
 @pytest.mark.parametrize("rule_id", sorted(TOKEN_RULES))
+def test_every_keyword_has_a_positive_example(rule_id: str) -> None:
+    """A keyword no example exercises is an untested promise (and may wake the rule for nothing)."""
+    if rule_id in PENDING_ELSEWHERE:
+        pytest.skip(PENDING_ELSEWHERE[rule_id])
+    rule = TOKEN_RULES[rule_id]
+    examples = [expand(template).lower() for template in rule.examples.positive]
+    untested = [keyword for keyword in rule.keywords if not any(keyword in line for line in examples)]
+    assert not untested, f"{rule_id}: no positive example contains {untested}"
+
+
+@pytest.mark.parametrize("rule_id", sorted(TOKEN_RULES))
+def test_prefix_rule_has_a_left_boundary(rule_id: str) -> None:
+    """`Soghu_…` or `abcdexoxb-…`: a token prefix inside a longer word is not that token."""
+    if rule_id in PENDING_ELSEWHERE:
+        pytest.skip(PENDING_ELSEWHERE[rule_id])
+    rule = TOKEN_RULES[rule_id]
+    path = sample_path(rule)
+    for template in rule.examples.positive:
+        line = expand(template)
+        for secret in rule.secrets(line):
+            if not secret.lower().startswith(rule.keywords):
+                continue
+            glued = line.replace(secret, "Abc9" + secret)
+            assert not any(secret in found for found in reported(rule, glued, path)), (
+                f"{rule_id} reported {secret[:8]}… glued to a preceding word"
+            )
+
+
+@pytest.mark.parametrize(
+    "rule_id", sorted(rule_id for rule_id, rule in TOKEN_RULES.items() if rule.pack in VENDOR_PACKS)
+)
+def test_vendor_rule_cites_its_format(rule_id: str) -> None:
+    reference = TOKEN_RULES[rule_id].reference
+    assert reference.startswith("https://"), (
+        f"{rule_id}: `reference` must cite the vendor's documented format"
+    )
+
+
+@pytest.mark.parametrize("rule_id", sorted(TOKEN_RULES))
 def test_token_rule_ignores_its_negative_examples(rule_id: str) -> None:
     rule = TOKEN_RULES[rule_id]
     path = sample_path(rule)
@@ -300,6 +355,76 @@ def test_decoys_are_quiet(template: str) -> None:
     assert not findings
 
 
+# --- leak forms and look-alikes, through the whole detector (rules and plugins) -------------
+
+DETECTOR = Detector(RULESET)
+
+# (path, line with {secret}, secret template): the value reported must be the secret itself.
+LEAK_FORMS = [
+    ("var/www/html/wp-config.php", "define( 'DB_PASSWORD', '{secret}' );", "{alnum:12}!{alnum:4}"),
+    (
+        "var/www/html/wp-config.php",
+        "define( 'AUTH_KEY',         '{secret}' );",
+        "a$b{ c> d{alnum:20}%^ {b64:12}",
+    ),
+    ("var/www/html/wp-config.php", "define('NONCE_SALT', '{secret}');", "{b64:10} ${ >{alnum:20} [{b64:10}"),
+    ("app/.env", "REDIS_URL=redis://:{secret}@cache:6379/0", "{alnum:20}"),
+    ("history[3]", "RUN /bin/sh -c curl -u deploy:{secret} https://repo.corp/x", "{alnum:16}"),
+    ("scripts/deploy.sh", "curl -fsSL --user admin:{secret} https://ci.corp/job", "{alnum:16}"),
+    ("root/.bash_history", "wget --user=me --password={secret} https://files.corp/a", "{alnum:14}"),
+    ("root/.bash_history", "mysql -uroot -p{secret} -h db app < dump.sql", "{alnum:14}"),
+    ("root/.bash_history", "sshpass -p '{secret}' ssh deploy@host", "{alnum:12}"),
+    ("app/project/settings.py", "SECRET_KEY = '{secret}'", "%^&{lower:8}#(){alnum:20}$-_=+"),
+    ("app/project/settings.py", 'SECRET_KEY = "{secret}"', "django-insecure-{lower:10}(){alnum:10}$%^&*"),
+]
+
+
+@pytest.mark.parametrize(("path", "line", "secret"), LEAK_FORMS)
+def test_leak_forms_report_the_secret_itself(path: str, line: str, secret: str) -> None:
+    value = expand(secret, seed=line)
+    text = line.replace("{secret}", value)
+    hits = DETECTOR.scan_text(text.encode() + b"\n", path)
+    assert hash_secret(value) in {hit.hashed_secret for hit in hits}, [hit.rule_id for hit in hits]
+
+
+def test_token_inside_another_variables_value_is_reported_as_the_token() -> None:
+    """`ENV CONFIG="endpoint=…;token=ghp_…;timeout=5"`: the finding is the token, not the rest."""
+    token = expand("ghp_{alnum:36}", seed="config")
+    hits = DETECTOR.scan_value(
+        f"CONFIG=endpoint=https://api.corp;token={token};timeout=5", "Config.Env", None
+    )
+    assert {hit.hashed_secret for hit in hits} == {hash_secret(token)}
+
+
+# The token rules are quiet on these (test_prefix_rule_has_a_left_boundary); detect-secrets'
+# own GitHub and Slack plugins are not yet: plugin boundaries belong to issue 12.
+PLUGIN_BOUNDARIES = pytest.mark.xfail(strict=True, reason="detect-secrets plugin boundaries: issue 12")
+QUIET = [
+    ("var/www/html/wp-config-sample.php", "define( 'DB_PASSWORD', 'password_here' );"),
+    ("var/www/html/wp-config-sample.php", "define( 'AUTH_KEY',         'put your unique phrase here' );"),
+    ("app/.env", "TWILIO_ACCOUNT_SID=AC{hex:32}"),
+    ("app/twilio.py", 'client = Client("AC{hex:32}", auth_token)'),
+    ("docs/keys.md", "Live keys look like `sk_live_…`; test keys `sk_test_…`."),
+    ("docs/setup.md", "GITHUB_TOKEN=<36 characters>"),
+    ("docs/setup.md", "export SLACK_BOT_TOKEN=xoxb-<your-bot-token>"),
+    ("docs/setup.md", "STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxx"),
+    ("app/.env", "REDIS_URL=redis://:${REDIS_PASSWORD}@cache:6379/0"),
+    ("scripts/deploy.sh", 'curl -u "$DEPLOY_USER:$DEPLOY_PASSWORD" https://repo.corp/x'),
+    ("root/.bash_history", "mysql -uroot -p -h db app"),
+    ("app/project/settings.py", "SECRET_KEY = os.environ['DJANGO_SECRET_KEY']"),
+    pytest.param("app/vendor.js", "Soghu_ICANVASRENDERINGCONTEXT2D{alnum:40}", marks=PLUGIN_BOUNDARIES),
+    pytest.param(
+        "app/vendor.js", "var k='abcdexoxb-{digit:12}-{digit:13}-{alnum:24}';", marks=PLUGIN_BOUNDARIES
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "template"), QUIET)
+def test_look_alikes_are_quiet_through_the_whole_detector(path: str, template: str) -> None:
+    hits = DETECTOR.scan_text(expand(template).encode() + b"\n", path)
+    assert not hits, [hit.rule_id for hit in hits]
+
+
 # --- credential-file rules --------------------------------------------------------------------
 
 
@@ -332,10 +457,17 @@ def test_file_rule_checks_content(rule_id: str) -> None:
     rule: FileRule = FILE_RULES[rule_id]
     examples = RAW_FILE_ENTRIES[rule_id]["examples"]
     path = expand(rule.examples.positive[0])
+
+    def matches(template: str) -> bool:
+        data = expand(template).encode()
+        return rule.matches_name(path) and rule.matches_content(
+            data, lambda value: RULESET.allowed(value, path)
+        )
+
     for template in examples["content_positive"]:
-        assert rule.matches(path, expand(template).encode()), f"{rule_id} missed {template!r}"
+        assert matches(template), f"{rule_id} missed {template!r}"
     for template in examples["content_negative"]:
-        assert not rule.matches(path, expand(template).encode()), f"{rule_id} matched {template!r}"
+        assert not matches(template), f"{rule_id} matched {template!r}"
 
 
 @pytest.mark.parametrize("rule_id", sorted(rule_id for rule_id, rule in FILE_RULES.items() if rule.content))
@@ -347,6 +479,15 @@ def test_file_content_regex_stays_linear_on_hostile_input(rule_id: str) -> None:
         data = text.encode()
         seconds = elapsed(lambda data=data: rule.content.search(data))
         assert seconds < HOSTILE_BUDGET_SECONDS, f"{rule_id} content regex took {seconds:.1f}s"
+
+
+def test_env_templates_of_placeholders_are_not_credential_files() -> None:
+    """example.env / *.env whose every value is a placeholder: the file rule reads the content."""
+    template = b"API_KEY=changeme\nGITHUB_TOKEN=<your-token>\nDB_PASSWORD=${DB_PASSWORD}\nSECRET=xxxx\n"
+    real = template + b"SENTRY_AUTH=" + expand("{alnum:24}").encode() + b"\n"
+    for path in ("app/example.env", "app/prod.env", "app/.env"):
+        assert inspect_file(DETECTOR, path, len(template), io.BytesIO(template)).hits == []
+        assert inspect_file(DETECTOR, path, len(real), io.BytesIO(real)).hits, path
 
 
 # --- the allow-list ---------------------------------------------------------------------------
@@ -519,3 +660,46 @@ def test_anchored_rules_are_fixed_prefix_token_formats():
     assert {"github-pat-classic", "aws-access-key-id", "stripe-secret-key", "docker-hub-token"} <= anchored
     assert {"slack-token"} <= anchored
     assert not anchored & {"private-key-pem", "generic-secret-assignment", "jwt", "url-credentials"}
+
+
+SHAPE_PACK = """
+[[rule]]
+id = "acme-shaped-token"
+title = "ACME token"
+shape = "acme_{b64url:20,24}"
+reference = "https://acme.example/docs/tokens"
+
+[[rule]]
+id = "acme-bare-key"
+title = "ACME bare key"
+severity = "medium"
+shape = "{hex:32}"
+near = ["acme"]
+"""
+
+
+def test_shape_rule_derives_regex_keywords_and_examples(tmp_path: Path) -> None:
+    """A pack states the documented format once; boundaries, prefilter and examples follow."""
+    (tmp_path / "acme.toml").write_text(SHAPE_PACK, encoding="utf-8")
+    rules = {rule.id: rule for rule in load_rules([tmp_path]).token_rules}
+    shaped, bare = rules["acme-shaped-token"], rules["acme-bare-key"]
+    assert (shaped.keywords, shaped.severity, shaped.reference) == (
+        ("acme_",),
+        Severity.HIGH,
+        "https://acme.example/docs/tokens",
+    )
+    token = expand("acme_{b64url:22}")
+    assert shaped.secrets(f"TOKEN={token}") == [token]
+    assert shaped.secrets(f"TOKEN=x{token}") == []
+    assert shaped.secrets(f"TOKEN={token}abcdefgh") == []
+    key = expand("{hex:32}")
+    assert bare.secrets(f'ACME_API_KEY: "{key}"') == [key]
+    assert bare.secrets(f'"acme.key" => {key}') == [key]
+    assert bare.secrets(f"OTHER_KEY={key}") == []
+    assert bare.keywords == ("acme",) and bare.examples.positive and bare.examples.negative
+
+
+def test_shape_without_prefix_or_near_words_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "acme.toml").write_text(SHAPE_PACK.replace('near = ["acme"]\n', ""), encoding="utf-8")
+    with pytest.raises(InputError, match="near"):
+        load_rules([tmp_path])

@@ -16,9 +16,10 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from hubguard.detect.decoders import decode
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.names import name_guard
 from hubguard.model import redact
@@ -170,9 +171,15 @@ def inspect_file(
 
 
 def scan_bytes(detector: Detector, data: bytes, path: str) -> list[Hit]:
-    if is_binary(data[:SNIFF]):
-        return detector.scan_binary(data, path)
-    return detector.scan_text(data, path)
+    decoded = decode(path, data)  # UTF-16 text, Kubernetes Secret data, .pyc strings
+    hits = [
+        hit if same_lines else replace(hit, line=None)
+        for text, same_lines in decoded.views
+        for hit in detector.scan_text(text, path)
+    ]
+    if is_binary(decoded.raw[:SNIFF]):
+        return hits + detector.scan_binary(decoded.raw, path)
+    return hits + detector.scan_text(decoded.raw, path)
 
 
 def scan_stream(detector: Detector, reader: BinaryIO | Sample, path: str) -> list[Hit]:
@@ -219,7 +226,7 @@ def _credential_file(detector: Detector, path: str, sample: Sample, rules: list,
     if any(hit.path == path for hit in result.hits) or detector.rules.path_allowed(path):
         return
     for rule in sorted(rules, key=lambda rule: -rule.severity):
-        if rule.content is not None and not rule.content.search(sample.head):
+        if not rule.matches_content(sample.head, lambda value: detector.rules.allowed(value, path)):
             continue
         result.hits.append(
             Hit(rule.id, rule.title, rule.severity, path, None, sample.sha1.hexdigest(), sample.preview())

@@ -16,7 +16,7 @@ import hashlib
 import inspect
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -82,6 +82,13 @@ def detect_secrets_filters() -> tuple[tuple[Callable[..., bool], tuple[str, ...]
         heuristic.is_swagger_file,
     )
     return tuple((check, tuple(inspect.signature(check).parameters)) for check in checks)
+
+
+class _RuleView(tuple):
+    """Token rules in severity order, with their ids for membership tests."""
+
+    def __init__(self, rules: Iterable[TokenRule]) -> None:
+        self.ids = frozenset(rule.id for rule in self)
 
 
 @dataclass
@@ -249,13 +256,16 @@ class Detector:
         self.binary_rules = tuple(binary_rules)
         self.plugins = [_Plugin(p) for p in rules.plugins]
         self.triggers = _Triggers(ordered, self.plugins)
+        self._position = {rule.id: position for position, rule in enumerate(ordered)}
         self._by_id = {rule.id: rule for rule in ordered}
+        self._path_bound = tuple(rule for rule in self.file_rules if not rule.applies_everywhere)
+        self._views: dict[frozenset[str], _RuleView] = {}
 
     # -- text ---------------------------------------------------------------------------
 
     def scan_text(self, data: bytes, path: str, first_line: int = 1) -> list[Hit]:
         """Every secret in a text buffer; ``first_line`` numbers its first line."""
-        rules = [rule for rule in self.file_rules if rule.applies_to(path)]
+        rules = self._file_rules_for(path)
         found: dict[tuple[str, str], Hit] = {}
         once_done = [False]
         for start, end, line_no in self._candidates(data, first_line, once_done):
@@ -273,6 +283,16 @@ class Detector:
         return (
             (hit.rule_id, "") if rule is not None and rule.once_per_file else (hit.rule_id, hit.hashed_secret)
         )
+
+    def _file_rules_for(self, path: str) -> _RuleView:
+        """The file rules that apply to ``path``. Hundreds of rules apply everywhere; only the
+        few with paths are asked, and each distinct outcome is built once."""
+        skipped = frozenset(rule.id for rule in self._path_bound if not rule.applies_to(path))
+        view = self._views.get(skipped)
+        if view is None:
+            view = _RuleView(rule for rule in self.file_rules if rule.id not in skipped)
+            self._views[skipped] = view
+        return view
 
     def _candidates(
         self, data: bytes, first_line: int, once_done: list[bool]
@@ -315,7 +335,11 @@ class Detector:
         plugins = self.plugins
         if not self.exhaustive:
             woken_rules, woken_plugins = self.triggers.woken(line)
-            rules = [rule for rule in rules if rule.id in woken_rules]
+            if isinstance(rules, _RuleView):  # few rules wake per line: look those up
+                woken = sorted(woken_rules & rules.ids, key=self._position.__getitem__)
+                rules = [self._by_id[rule_id] for rule_id in woken]
+            else:
+                rules = [rule for rule in rules if rule.id in woken_rules]
             plugins = [self.plugins[position] for position in sorted(woken_plugins)]
         for rule in rules:
             for secret in rule.secrets(line):

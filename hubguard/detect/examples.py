@@ -22,11 +22,12 @@ CHARSETS = {
     "b64": string.ascii_letters + string.digits + "+/",
     "b64url": string.ascii_letters + string.digits + "-_",
 }
-PLACEHOLDER = re.compile(r"\{(" + "|".join(CHARSETS) + r"):(\d+)\}")
+PLACEHOLDER = re.compile(r"\{(" + "|".join(CHARSETS) + r"):(\d+)(?:,\d+)?\}")
 
 
 def expand(template: str, seed: str = "") -> str:
-    """Replace every ``{charset:N}`` with N characters drawn from that charset."""
+    """Replace every ``{charset:N}`` with N characters drawn from that charset (``{charset:N,M}``,
+    a length range in a rule's ``shape``, with N)."""
     rng = random.Random(seed + template)
 
     def fill(match: re.Match[str]) -> str:

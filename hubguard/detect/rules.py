@@ -12,10 +12,14 @@ import math
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from hubguard.detect.gitleaks import as_pack as gitleaks_pack
+from hubguard.detect.gitleaks import is_gitleaks_config
+from hubguard.detect.shapes import PART, shape_examples, shape_keywords, shape_regex
 from hubguard.detect.values import plausible_secret
 from hubguard.errors import InputError
 from hubguard.model import Severity
@@ -27,6 +31,37 @@ class Examples:
     negative: tuple[str, ...]
 
 
+class LazyPattern:
+    """A rule's regex, compiled on first use: with hundreds of rules, most are never woken by
+    the prefilter in a scan, and compiling them all would cost more than the scan itself."""
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    @property
+    def groupindex(self) -> Mapping[str, int]:
+        return self.compiled.groupindex
+
+    @property
+    def groups(self) -> int:
+        return self.compiled.groups
+
+
 @dataclass(frozen=True)
 class TokenRule:
     """A secret recognised by its shape inside a line of text."""
@@ -34,7 +69,7 @@ class TokenRule:
     id: str
     title: str
     severity: Severity
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | LazyPattern
     keywords: tuple[str, ...]
     examples: Examples
     description: str = ""
@@ -50,27 +85,51 @@ class TokenRule:
     trigger: str = ""  # RE2-and-re pattern in the one pass instead of the keywords (see engine)
     value_checks: bool = False  # words, references and placeholders are not secrets (values.py)
     once_per_file: bool = False  # one finding per file, however many values (password hashes)
+    reference: str = ""  # where the vendor documents the format (SARIF helpUri)
+    secret_group: int = 0  # 0: the `secret` group, else the first non-empty group, else the match
+    path_regex: re.Pattern[str] | None = None
+    allows: tuple[Allow, ...] = ()  # this rule's own allow-list (``[[rule.allow]]``)
+
+    @property
+    def applies_everywhere(self) -> bool:
+        return not (self.paths or self.allows) and self.path_regex is None
 
     def applies_to(self, path: str) -> bool:
-        return not self.paths or any(glob_match(path, pattern) for pattern in self.paths)
+        if self.applies_everywhere:
+            return True
+        if self.paths and not any(glob_match(path, pattern) for pattern in self.paths):
+            return False
+        if self.path_regex is not None and not self.path_regex.search(path):
+            return False
+        return not any(allow.secret is None and allow.allows("", path) for allow in self.allows)
 
     def secrets(self, line: str) -> list[str]:
         """Every secret value this rule sees in ``line`` (the capture group, else the match)."""
         found = []
-        group = "secret" if "secret" in self.regex.groupindex else (1 if self.regex.groups else 0)
         for match in self.regex.finditer(line):
-            value = match.group(group)
+            value = self._value(match)
             if not value:
                 continue
             if self.entropy is not None and shannon_entropy(value) < self.entropy:
                 continue
             if self.value_checks and not plausible_secret(value, line):
                 continue
-            start = match.start(group)
+            start = match.start() + match.group(0).find(value)
             if start > 0 and line[start - 1].isalnum() and value.lower().startswith(self.keywords):
                 continue  # a token prefix inside a longer word (Soghu_…, abcdexoxb-…) starts no token
+            if any(allow.allows_text(value, match.group(0), line) for allow in self.allows):
+                continue
             found.append(value)
         return found
+
+    def _value(self, match: re.Match[str]) -> str | None:
+        if self.secret_group:
+            return match.group(self.secret_group) if self.secret_group <= len(match.groups()) else None
+        if "secret" in self.regex.groupindex:
+            return match.group("secret")
+        return next((group for group in match.groups() if group), None) or (
+            None if self.regex.groups else match.group(0)
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +147,7 @@ class FileRule:
     description: str = ""
     examples: Examples = field(default_factory=lambda: Examples((), ()))
     pack: str = ""
+    placeholders_quiet: bool = False  # no finding when every assigned value is a placeholder
 
     def matches_name(self, path: str) -> bool:
         """True when ``path`` (slash-separated, absolute or relative) names such a file."""
@@ -101,6 +161,23 @@ class FileRule:
 
     def matches(self, path: str, data: bytes) -> bool:
         return self.matches_name(path) and (self.content is None or bool(self.content.search(data)))
+
+    def matches_content(self, data: bytes, is_placeholder: Callable[[str], bool]) -> bool:
+        """Whether the contents make this file a finding: its ``content`` regex, and (with
+        ``placeholders_quiet``) at least one assigned value that is not a placeholder, so an
+        example.env of ``${VAR}``, ``changeme`` and ``<your-token>`` stays quiet."""
+        if self.content is not None and not self.content.search(data):
+            return False
+        if not self.placeholders_quiet:
+            return True
+        for raw in ASSIGNED_VALUE.findall(data):
+            value = raw.decode("utf-8", "replace").split(" #", 1)[0].strip().strip("'\"")
+            if value and not is_placeholder(value):
+                return True
+        return False
+
+
+ASSIGNED_VALUE = re.compile(rb"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.]*[ \t]*=[ \t]*([^\r\n]*)")
 
 
 @dataclass(frozen=True)
@@ -124,11 +201,27 @@ class Allow:
     description: str = ""
     secret: re.Pattern[str] | None = None
     paths: tuple[str, ...] = ()
+    path_regex: re.Pattern[str] | None = None
+    require_all: bool = False  # `condition = "and"`: the secret and the path must both match
+    target: str = "secret"  # in a rule's own allow-list: what `secret` looks at (secret, match, line)
 
     def allows(self, secret: str, path: str) -> bool:
-        if self.secret is not None and self.secret.search(secret):
-            return True
-        return any(glob_match(path, pattern) for pattern in self.paths)
+        checks = []
+        if self.secret is not None:
+            checks.append(bool(secret) and self.secret.search(secret) is not None)
+        if self.paths or self.path_regex is not None:
+            checks.append(
+                any(glob_match(path, pattern) for pattern in self.paths)
+                or (self.path_regex is not None and self.path_regex.search(path.lstrip("/")) is not None)
+            )
+        return bool(checks) and (all(checks) if self.require_all else any(checks))
+
+    def allows_text(self, secret: str, match: str, line: str) -> bool:
+        """For a rule's own allow-list, which sees the match and the line as well as the secret."""
+        if self.secret is None or self.require_all:
+            return False
+        text = {"secret": secret, "match": match, "line": line}[self.target]
+        return self.secret.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -235,12 +328,15 @@ def builtin_rules_dir() -> Path:
 
 
 def pack_files(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
-    """The built-in packs, then each ``--rules DIR``'s, in load order."""
+    """The built-in packs, then each ``--rules`` directory's packs (or the file itself)."""
     files: list[Path] = sorted(builtin_rules_dir().glob("*.toml"))
-    for directory in extra_dirs:
-        if not Path(directory).is_dir():
-            raise InputError(f"--rules {directory}: not a directory")
-        files.extend(sorted(Path(directory).glob("*.toml")))
+    for source in map(Path, extra_dirs):
+        if source.is_file():
+            files.append(source)  # one pack, e.g. a .gitleaks.toml
+        elif source.is_dir():
+            files.extend(sorted(source.glob("*.toml")))
+        else:
+            raise InputError(f"--rules {source}: not a directory or file")
     return files
 
 
@@ -261,8 +357,9 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
     plugins: dict[str, PluginRule] = {}
     third_party: list[str] = []
     layouts: list[str] = []
+    builtin = builtin_rules_dir()
     for path in files:
-        pack = load_pack(path)
+        pack = load_pack(path, check_regexes=path.parent != builtin)
         token_rules.update((rule.id, rule) for rule in pack.token_rules)
         file_rules.update((rule.id, rule) for rule in pack.file_rules)
         allows.update((allow.id, allow) for allow in pack.allows)
@@ -280,14 +377,21 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
     )
 
 
-def load_pack(path: Path) -> RuleSet:
-    """One TOML pack; any mistake in it is an input error naming the file."""
+def load_pack(path: Path, *, check_regexes: bool = True) -> RuleSet:
+    """One TOML pack; any mistake in it is an input error naming the file.
+
+    Token regexes compile on first use; ``check_regexes`` compiles them now, so a user's broken
+    pack fails at load (the built-in packs are compiled by the test suite instead)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"rule pack {path}: {exc}") from None
     try:
+        if is_gitleaks_config(data):
+            data = gitleaks_pack(data, path)
         tokens = [_token_rule(entry, path.name) for entry in data.get("rule", [])]
+        for rule in tokens if check_regexes else ():
+            rule.regex.compiled  # noqa: B018 - compiling is the check
         creds = [_file_rule(entry, path.name) for entry in data.get("file", [])]
         allows = [_allow(entry) for entry in data.get("allow", [])]
         plugins = [_plugin(entry) for entry in data.get("plugin", [])]
@@ -314,12 +418,19 @@ def _plugin(entry: dict) -> PluginRule:
 
 
 def _allow(entry: dict) -> Allow:
-    secret = entry.get("secret")
+    secret, path_regex = entry.get("secret"), entry.get("path_regex")
+    condition = entry.get("condition", "or").lower()
+    target = entry.get("target", "secret")
+    if condition not in ("or", "and") or target not in ("secret", "match", "line"):
+        raise ValueError(f"allow {entry.get('id')}: condition must be or/and, target secret/match/line")
     return Allow(
         id=entry["id"],
         description=entry.get("description", ""),
         secret=re.compile(secret, re.IGNORECASE) if secret else None,
         paths=tuple(entry.get("paths", ())),
+        path_regex=re.compile(path_regex) if path_regex else None,
+        require_all=condition == "and",
+        target=target,
     )
 
 
@@ -330,6 +441,8 @@ def _examples(entry: dict) -> Examples:
 
 def _token_rule(entry: dict, pack: str) -> TokenRule:
     rule_id = entry["id"]
+    if "shape" in entry:
+        entry = _from_shape(entry)
     keywords = tuple(k.lower() for k in entry.get("keywords", ()))
     if not keywords:
         raise ValueError(f"rule {rule_id}: needs at least one keyword for the prefilter")
@@ -337,7 +450,7 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         id=rule_id,
         title=entry["title"],
         severity=Severity.parse(entry["severity"]),
-        regex=re.compile(entry["regex"]),
+        regex=LazyPattern(entry["regex"]),
         keywords=keywords,
         examples=_examples(entry),
         description=entry.get("description", ""),
@@ -351,6 +464,10 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         trigger=_trigger(entry.get("trigger", "")),
         value_checks=bool(entry.get("value_checks", False)),
         once_per_file=bool(entry.get("once_per_file", False)),
+        reference=entry.get("reference", ""),
+        secret_group=int(entry.get("secret_group", 0)),
+        path_regex=re.compile(entry["path_regex"]) if entry.get("path_regex") else None,
+        allows=tuple(_rule_allow(allow, rule_id) for allow in entry.get("allow", ())),
     )
 
 
@@ -360,6 +477,37 @@ def _trigger(pattern: str) -> str:
     if pattern:
         re.compile(pattern.encode())
     return pattern
+
+
+def _rule_allow(entry: dict, rule_id: str) -> Allow:
+    allow = _allow({"id": rule_id, **entry})
+    if allow.require_all and allow.secret is not None and (allow.paths or allow.path_regex):
+        raise ValueError(f"rule {rule_id}: an allow-list needing both a secret and a path match")
+    return allow
+
+
+def _from_shape(entry: dict) -> dict:
+    """A ``shape`` rule as a full rule: regex, keywords and examples derived (see shapes.py);
+    examples written in the pack are kept alongside the derived ones."""
+    shape, near = entry["shape"], tuple(entry.get("near", ()))
+    if not PART.search(shape):
+        raise ValueError(f"rule {entry['id']}: shape {shape!r} has no {{charset:N}} part")
+    positive, negative = shape_examples(entry["id"], shape, near)
+    examples = entry.get("examples", {})
+    reference = entry.get("reference", "")
+    return {
+        **entry,
+        "severity": entry.get("severity", "high"),
+        "regex": shape_regex(shape, near),
+        "keywords": shape_keywords(shape, near),
+        "description": entry.get("description")
+        or f"{entry['title']}: {shape}{' (format: ' + reference + ')' if reference else ''}. "
+        "Revoke it with the vendor and pass its successor at run time, not in the image.",
+        "examples": {
+            "positive": [*examples.get("positive", ()), *positive],
+            "negative": [*examples.get("negative", ()), *negative],
+        },
+    }
 
 
 def _scope(value: str) -> str:
@@ -382,4 +530,5 @@ def _file_rule(entry: dict, pack: str) -> FileRule:
         description=entry.get("description", ""),
         examples=_examples(entry),
         pack=pack,
+        placeholders_quiet=bool(entry.get("placeholders_quiet", False)),
     )

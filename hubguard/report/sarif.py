@@ -87,6 +87,7 @@ def _descriptor(finding: Finding, rule: Any | None) -> dict[str, Any]:
     title = getattr(rule, "title", "") or finding.title
     description = getattr(rule, "description", "") or title
     severity = getattr(rule, "severity", None) or finding.severity
+    reference = getattr(rule, "reference", "")
     return {
         "id": finding.rule_id,
         "name": _rule_name(finding.rule_id),
@@ -96,6 +97,7 @@ def _descriptor(finding: Finding, rule: Any | None) -> dict[str, Any]:
             "text": f"{description}\n\n{REMEDIATION}",
             "markdown": f"**{title}**\n\n{description}\n\n{REMEDIATION}",
         },
+        **({"helpUri": reference} if reference else {}),
         "defaultConfiguration": {"level": LEVEL[severity]},
         "properties": {
             "security-severity": SECURITY_SEVERITY[severity],
