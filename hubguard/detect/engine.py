@@ -134,6 +134,8 @@ def _loosened(pattern: str) -> str:
 SHORTHANDS = re.compile(r"\\[wWdDsSbB]")  # Unicode-aware in re, ASCII in RE2: not derived
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
 NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
+NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
+SECRET_PREFIX = re.compile(r"[A-Za-z0-9_]{3}")  # a literal prefix of at least three characters
 
 
 @cache
@@ -145,8 +147,50 @@ def derived_trigger(rule: TokenRule) -> str:
     pattern = rule.regex.pattern
     source = pattern.lower().replace("\\", "")
     if SHORTHANDS.search(pattern) or "\\n" in pattern or not all(k in source for k in rule.keywords):
-        return ""  # shorthands differ between the engines; a multi-line rule keeps its keywords
+        # A rule whose secret starts with a fixed prefix (a shape rule's ``live_…`` after its
+        # context words) is woken by the secret alone: still a superset, and far more selective
+        # than context words such as ``token``.
+        return _secret_trigger(pattern)
+    return _checked_trigger(pattern)
+
+
+def _secret_trigger(pattern: str) -> str:
+    """The rule's ``secret`` group as a trigger, when it starts with a literal prefix."""
+    start = pattern.find("(?P<secret>")
+    if start < 0:
+        return ""
+    body = _group_body(pattern, start)
+    if not SECRET_PREFIX.match(body) or SHORTHANDS.search(body) or "\\n" in body:
+        return ""
+    return _checked_trigger(body)
+
+
+def _group_body(pattern: str, start: int) -> str:
+    """The text inside the group that opens at ``start`` (parentheses balanced, classes skipped)."""
+    depth, index, in_class = 0, start, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return pattern[pattern.index(">", start) + 1 : index]
+        index += 1
+    return ""
+
+
+def _checked_trigger(pattern: str) -> str:
+    """``pattern`` made a one-line superset for the pass, if both engines compile it."""
     trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", _without_lookarounds(pattern)))
+    trigger = NAMED_GROUP.sub("(?:", trigger)  # one alternation of every rule: names would clash
     accelerator = _re2()
     if accelerator is None or "(?P=" in trigger:
         return ""
