@@ -166,8 +166,14 @@ def build(p: Planter) -> tuple[list[tuple[str, bytes]], dict]:
         "/app/keys/id_ed25519.pub": "ssh-ed25519 "
         + base64.b64encode(random_bytes(51)).decode()
         + " dev@box\n",
-        "/usr/lib/python3/dist-packages/somepkg/tests/test_auth.py": f'FAKE = "{token("ghp_{alnum:36}")}"\n',
+        "/usr/lib/python3/dist-packages/somepkg/tests/test_auth.py": f'password = "{token("{alnum:20}")}"\n',
     }
+    # The fixture above ships in a Debian package whose md5sums list it: a distro file, so only
+    # anchored token formats apply to it (README, "Owners").
+    fixture = "/usr/lib/python3/dist-packages/somepkg/tests/test_auth.py"
+    decoys["/var/lib/dpkg/info/python3-somepkg.md5sums"] = (
+        f"{hashlib.md5(decoys[fixture].encode()).hexdigest()}  {fixture.lstrip('/')}\n"
+    )
     minified = ("var a=1;" * 20000) + f'const t="{bundle_token}";' + ("function f(){return 2};" * 8000)
     elf = b"\x7fELF\x02\x01\x01" + b"\0" * 200 + f"cfg:{binary_aws}\0".encode() + random_bytes(3000)
     base = layer_tar(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import posixpath
 
+from hubguard.detect.rules import globs_match
 from hubguard.model import Owner
 from hubguard.owners.managers import (
     Record,
@@ -92,11 +93,8 @@ class Ownership:
             if directory in self.npm:
                 record = self.npm[directory]
                 return Owner(record.kind, record.package, record.how)
-        if self.layouts:
-            from hubguard.detect.rules import globs_match
-
-            if globs_match(path, self.layouts):
-                return Owner("package", how="package-manager layout without hashes")
+        if self.layouts and globs_match(path, self.layouts):
+            return Owner("package", how="package-manager layout without hashes")
         return Owner("own")
 
 
