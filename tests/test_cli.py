@@ -130,6 +130,7 @@ def test_missing_blob_in_oci_archive_is_incomplete(leaky_archive, tmp_path):
     assert_one_line_error(hubguard("scan", f"docker-archive:{broken}"), 3, "missing")
 
 
+@pytest.mark.engine
 def test_missing_image_in_engine(docker_client):
     assert_one_line_error(hubguard("scan", "hubguard-test/does-not-exist:1"), 2, "no image")
 

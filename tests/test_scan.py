@@ -110,6 +110,7 @@ def assert_all_reported(report, tokens: dict, expected: dict) -> None:
     assert report.complete, report.problems
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("leaky", [False, True], ids=["classic", "buildkit"], indirect=True)
 def test_every_placement_is_reported_from_every_source(leaky, tmp_path):
     image, tokens, expected = leaky
@@ -129,6 +130,7 @@ def test_every_placement_is_reported_from_every_source(leaky, tmp_path):
             raise AssertionError(f"source {label}: {exc}") from None
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("leaky", [False], ids=["classic"], indirect=True)
 def test_findings_name_the_layer_that_added_and_the_layer_that_hid(leaky):
     image, tokens, _ = leaky
@@ -141,6 +143,7 @@ def test_findings_name_the_layer_that_added_and_the_layer_that_hid(leaky):
     assert build_arg.source == "history" and build_arg.layer is None
 
 
+@pytest.mark.engine
 def test_opaque_whiteout_hides_the_lower_directory(docker_client, fake_token, tmp_path):
     """An engine-loaded image whose upper layer makes /opt/keys opaque: the key below is deleted."""
     key = pem_block("OPENSSH PRIVATE KEY", fake_token)
@@ -198,6 +201,7 @@ def test_opaque_whiteout_hides_the_lower_directory(docker_client, fake_token, tm
     assert not any(f.path == "/opt/keys/README" for f in report.findings)
 
 
+@pytest.mark.engine
 def test_multi_platform_index_picks_host_or_requested_platform(
     build_image, busybox_image, fake_token, tmp_path
 ):
@@ -216,6 +220,7 @@ def test_multi_platform_index_picks_host_or_requested_platform(
     assert len(in_layers) == 2  # once per platform
 
 
+@pytest.mark.engine
 def test_docker_config_json_auth_is_a_credential_file(build_image, busybox_image, fake_token):
     auth = base64.b64encode(f"me:{fake_token('{alnum:24}')}".encode()).decode()
     config = json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}})
@@ -254,6 +259,7 @@ def test_cache_never_holds_a_secret_value(leaky_archive_path, tmp_path):
         assert value[-12:] not in text
 
 
+@pytest.mark.engine
 def test_warm_engine_scan_needs_no_export(build_image, busybox_image, fake_token, monkeypatch):
     token = fake_token("ghp_{alnum:36}")
     image = build_image(f"FROM {busybox_image}\nRUN echo 'token={token}' > /etc/app.conf\n")
