@@ -25,6 +25,7 @@ from hubguard.context import (
     staged_contexts,
 )
 from hubguard.dockerignore import DockerIgnore
+from hubguard.model import hash_secret
 from tests.test_dockerignore_differential import engine_copy
 
 DOCKERFILE = "FROM scratch\nCOPY . /ctx/\n"
@@ -389,3 +390,20 @@ def test_the_docs_list_every_credential_file_rule(scanner: ContextScanner):
     docs = (Path(__file__).resolve().parent.parent / "docs" / "context.md").read_text()
     missing = [rule.id for rule in scanner.rules.file_rules if f"| `{rule.id}` |" not in docs]
     assert missing == [], "add these rules to the table in docs/context.md"
+
+
+def test_pragma_marked_secrets_are_suppressed_and_counted(tmp_path: Path, fake_token: FakeToken):
+    same, following, plain = (fake_token("ghp_{alnum:36}") for _ in range(3))
+    allowed = (
+        f'a = "{same}"  # pragma: allowlist secret\n# pragma: allowlist nextline secret\nb = "{following}"\n'
+    )
+    write_tree(tmp_path, {"Dockerfile": DOCKERFILE, "settings.py": allowed + f'c = "{plain}"\n'})
+    code, report, _ = scan_json(tmp_path)
+    assert code == 1
+    secrets = [(f["path"], f["hashed_secret"]) for f in report["findings"] if f["source"] == "context"]
+    assert secrets == [("settings.py", hash_secret(plain))]
+    assert report["summary"]["suppressed"] == 2
+
+    write_tree(tmp_path, {"settings.py": allowed})
+    code, report, _ = scan_json(tmp_path)  # no .dockerignore, but nothing sensitive is sent
+    assert (code, report["findings"], report["summary"]["suppressed"]) == (0, [], 2)

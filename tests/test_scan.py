@@ -8,6 +8,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from hubguard.model import hash_secret
 from hubguard.scan import Scanner, ScanOptions
-from tests.images import write_oci_dir, write_oci_tar
+from tests.images import layer_tar, write_docker_archive, write_oci_dir, write_oci_tar
 
 DOCKER_CLI = "/usr/bin/docker"
 
@@ -273,3 +274,43 @@ def test_warm_engine_scan_needs_no_export(build_image, busybox_image, fake_token
     warm = Scanner(ScanOptions()).scan([image.tag])
     assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
     assert any(f.hashed_secret == hash_secret(token) for f in warm.findings)
+
+
+def pragma_file(fake_token) -> tuple[str, list[str], str]:
+    """Two allowlisted secrets (same-line and next-line pragmas) and one that is not."""
+    same, following, plain = (fake_token("ghp_{alnum:36}") for _ in range(3))
+    text = (
+        f'a = "{same}"  # pragma: allowlist secret\n'
+        "# pragma: allowlist nextline secret\n"
+        f'b = "{following}"\n'
+        f'c = "{plain}"\n'
+    )
+    return text, [same, following], plain
+
+
+def hubguard_json(*args: str) -> tuple[int, dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubguard", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_pragma_marked_secrets_in_an_image_are_suppressed_and_counted(tmp_path, fake_token):
+    text, allowed, plain = pragma_file(fake_token)
+    leaky = write_docker_archive(tmp_path / "leaky.tar", [layer_tar({"/app/settings.py": text.encode()})])
+    code, report = hubguard_json("scan", f"docker-archive:{leaky}")
+    assert code == 1
+    assert [f["hashed_secret"] for f in report["findings"]] == [hash_secret(plain)]
+    assert report["summary"]["suppressed"] == 2
+
+    only_allowed = text.replace(f'c = "{plain}"\n', "")
+    quiet = write_docker_archive(
+        tmp_path / "quiet.tar", [layer_tar({"/app/settings.py": only_allowed.encode()})]
+    )
+    code, report = hubguard_json("scan", f"docker-archive:{quiet}")
+    assert (code, report["findings"], report["summary"]["suppressed"]) == (0, [], 2)
+    assert not {hash_secret(value) for value in allowed} & set(json.dumps(report).split('"'))
