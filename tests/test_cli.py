@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from examples.leaky_image import write_archive
-from tests.images import layer_digests, write_oci_tar
+from tests.images import layer_digests, layer_tar, write_docker_archive, write_oci_tar
 
 
 def hubguard(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
@@ -56,6 +56,33 @@ def test_fail_on_threshold(leaky_archive, tmp_path):
     worst = {f["severity"] for f in report["findings"]}
     assert "critical" in worst
     assert hubguard("scan", f"docker-archive:{leaky_archive}", "--fail-on", "critical").returncode == 1
+
+
+def test_fail_on_above_the_worst_finding_exits_0(tmp_path, fake_token):
+    """A medium finding fails ``--fail-on medium`` (and the default) but not ``high``; it is
+    still reported either way."""
+    layer = layer_tar({"/app/settings.py": f'db_pass = "{fake_token("{alnum:20}")}"\n'.encode()})
+    archive = write_docker_archive(tmp_path / "medium.tar", [layer])
+    spec = f"docker-archive:{archive}"
+    report = json.loads(hubguard("scan", spec, "--format", "json").stdout)
+    assert {f["severity"] for f in report["findings"]} == {"medium"}
+    assert hubguard("scan", spec).returncode == 1
+    assert hubguard("scan", spec, "--fail-on", "medium").returncode == 1
+    for threshold in ("high", "critical"):
+        result = hubguard("scan", spec, "--fail-on", threshold, "--format", "json")
+        assert result.returncode == 0, (threshold, result.stderr)
+        assert len(json.loads(result.stdout)["findings"]) == 1
+
+
+def test_third_party_findings_never_fail_a_scan(tmp_path, fake_token):
+    fixture = f'token = "{fake_token("ghp_{alnum:36}")}"\n'.encode()
+    archive = write_docker_archive(
+        tmp_path / "vendored.tar", [layer_tar({"/app/node_modules/sdk/test/auth.js": fixture})]
+    )
+    result = hubguard("scan", f"docker-archive:{archive}", "--include-third-party", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["severity"], finding["third_party"]) == ("critical", True)
 
 
 def test_clean_image_exits_0(tmp_path):

@@ -102,25 +102,29 @@ def test_comments_and_blank_lines_are_ignored(tmp_path):
     )
 
 
+CANNOT_PARSE = "cannot parse {line!r} (expected rule:ID, path:GLOB or fingerprint:FP"
+
+
 @pytest.mark.parametrize(
-    "line",
+    ("line", "cause"),
     [
-        "rules:github-pat-classic",  # unknown kind
-        "path:",  # no value
-        "github-pat-classic",  # no kind
-        "rule:a rule:b",  # two entries on a line
-        "path:/app/my secrets/*",  # a space in a glob
-        "rule:x expires=2025-13-01",  # no such date
-        "rule:x expires=tomorrow",
-        "rule:x until=2030-01-01",
+        ("rules:github-pat-classic", CANNOT_PARSE),  # unknown kind
+        ("path:", CANNOT_PARSE),  # no value
+        ("github-pat-classic", CANNOT_PARSE),  # no kind
+        ("rule:a rule:b", CANNOT_PARSE),  # two entries on a line
+        ("path:/app/my secrets/*", CANNOT_PARSE),  # a space in a glob
+        ("rule:x expires=2025-13-01", "expires=2025-13-01 is not a YYYY-MM-DD date"),  # no such date
+        ("rule:x expires=tomorrow", "expires=tomorrow is not a YYYY-MM-DD date"),
+        ("rule:x until=2030-01-01", CANNOT_PARSE),
     ],
 )
-def test_malformed_line_is_an_input_error_naming_file_and_line(tmp_path, line):
+def test_malformed_line_is_an_input_error_naming_file_line_and_cause(tmp_path, line, cause):
     ignore = tmp_path / ".hubguardignore"
     ignore.write_text(f"# fine\nrule:fine\n{line}\n")
     with pytest.raises(InputError) as raised:
         load_suppressions(tmp_path)
-    assert f"{ignore}:3:" in str(raised.value)
+    assert str(raised.value).startswith(f"{ignore}:3: ")
+    assert cause.format(line=line) in str(raised.value)
 
 
 def test_ignore_file_found_in_a_parent_but_not_above_the_git_checkout(tmp_path, report):
@@ -156,14 +160,22 @@ def test_baseline_suppresses_the_same_secret_at_any_path(tmp_path, fake_token):
 
 
 @pytest.mark.parametrize(
-    "content",
-    ["not json", "[]", '{"results": []}', '{"results": {"a.py": [{"type": "x"}]}}', '{"results": {"a": {}}}'],
+    ("content", "cause"),
+    [
+        ("not json", "not readable as JSON"),
+        ("[]", 'no "results" object'),
+        ('{"results": []}', 'no "results" object'),
+        ('{"results": {"a.py": [{"type": "x"}]}}', "results['a.py'] is not a list of hashed_secret entries"),
+        ('{"results": {"a": {}}}', "results['a'] is not a list of hashed_secret entries"),
+    ],
 )
-def test_a_file_that_is_not_a_baseline_is_an_input_error(tmp_path, content):
+def test_a_file_that_is_not_a_baseline_is_an_input_error(tmp_path, content, cause):
     path = tmp_path / "broken.baseline"
     path.write_text(content)
-    with pytest.raises(InputError, match=str(path)):
+    with pytest.raises(InputError) as raised:
         load_suppressions(tmp_path, path)
+    assert str(raised.value).startswith(f"baseline {path}: ")
+    assert cause in str(raised.value)
 
 
 def test_an_explicit_baseline_must_exist(tmp_path):
