@@ -8,6 +8,8 @@ holds an image whose config and layers are all cached, nothing is exported at al
 from __future__ import annotations
 
 import os
+import tarfile
+import zlib
 from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from pathlib import Path
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json, ref_from_json, ref_to_json
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
+from hubguard.errors import ScanIncomplete
 from hubguard.model import LayerRef, ScanReport, Target
 from hubguard.sources import ARCHIVE_PREFIX, OCI_PREFIX, open_images
 from hubguard.sources.blobs import BlobRef
@@ -237,7 +240,10 @@ class Scanner:
                     continue
                 if self.rules.path_allowed(path):
                     continue
-                result = inspect_file(self.detector, path, size, reader)
+                try:
+                    result = inspect_file(self.detector, path, size, reader)
+                except (tarfile.TarError, EOFError, zlib.error) as exc:  # the layer ends inside this file
+                    raise ScanIncomplete(f"layer {label} is corrupt or truncated: {exc}") from None
                 hits.extend(result.hits)
                 notes.extend(result.notes)
         return LayerScan(index, hits, notes, skipped)
