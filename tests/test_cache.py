@@ -222,3 +222,30 @@ def test_a_hit_survives_the_round_trip():
         pragma=True,
     )
     assert hit_from_json(json.loads(json.dumps(hit_to_json(hit)))) == hit
+
+
+def test_a_warm_scan_keeps_states_and_hiding_layers(tmp_path, fake_token, monkeypatch):
+    """States are decided from cached layer indexes: they must come back whole."""
+    tokens = [fake_token("ghp_{alnum:36}") for _ in range(3)]
+    layers = [
+        layer_tar(
+            {
+                "/app/old.txt": f"token = {tokens[0]}\n".encode(),
+                "/app/conf.yaml": f"token: {tokens[1]}\n".encode(),
+                "/app/keys/id.txt": f"token = {tokens[2]}\n".encode(),
+            }
+        ),
+        layer_tar({"/app/.wh.old.txt": b"", "/app/conf.yaml": b"token: ${TOKEN}\n"}),
+        layer_tar({"/app/keys/.wh..wh..opq": b""}),
+    ]
+    spec = [f"docker-archive:{write_docker_archive(tmp_path / 'hidden.tar', layers)}"]
+    cold = Scanner(ScanOptions()).scan(spec)
+    monkeypatch.setattr(BlobRef, "open", None)  # any layer read fails
+    warm = Scanner(ScanOptions()).scan(spec)
+    states = {(f.path, f.state, f.hidden_by.index) for f in warm.findings}
+    assert states == {
+        ("/app/old.txt", "deleted", 1),
+        ("/app/conf.yaml", "overwritten", 1),
+        ("/app/keys/id.txt", "deleted", 2),
+    }
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]

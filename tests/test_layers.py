@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
 
 import pytest
@@ -26,6 +27,18 @@ def test_states_decided_by_a_later_layer():
     assert later.hides("/srv/www/index.html") == "overwritten"  # a directory replaced by a file
     assert later.hides("/app/other.txt") is None
     assert later.hides("/keys") is None  # the opaque directory itself stays
+
+
+def test_a_directory_in_a_later_layer_overwrites_a_file():
+    later = LayerIndex(dirs={"/app/config.yaml"})
+    assert later.hides("/app/config.yaml") == "overwritten"
+    assert later.hides("/app/config.yaml.bak") is None
+    assert LayerIndex(dirs={"/app"}).hides("/app/config.yaml") is None  # the same directory again
+
+
+def test_an_index_survives_its_json_round_trip():
+    index = LayerIndex(files={"/a", "/b"}, dirs={"/d"}, whiteouts={"/w"}, opaque_dirs={"/o"})
+    assert LayerIndex.from_json(json.loads(json.dumps(index.to_json()))) == index
 
 
 def test_hostile_names_cannot_climb_out():
