@@ -95,39 +95,10 @@ def test_clean_image_exits_0(tmp_path):
         info = tarfile.TarInfo("app/hello.txt")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    archive = _archive(tmp_path, [layer.getvalue()])
+    archive = write_docker_archive(tmp_path / "image.tar", [layer.getvalue()])
     result = hubguard("scan", f"docker-archive:{archive}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 findings" in result.stdout
-
-
-def _archive(tmp_path: Path, layers: list[bytes], history: list | None = None) -> Path:
-    import hashlib
-    import io
-    import tarfile
-
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(x).hexdigest() for x in layers]},
-        "history": history or [{"created_by": f"step {i}"} for i in range(len(layers))],
-    }
-    members = {"config.json": json.dumps(config).encode()}
-    names = []
-    for i, data in enumerate(layers):
-        members[f"l{i}/layer.tar"] = data
-        names.append(f"l{i}/layer.tar")
-    members["manifest.json"] = json.dumps(
-        [{"Config": "config.json", "RepoTags": [], "Layers": names}]
-    ).encode()
-    path = tmp_path / "image.tar"
-    with tarfile.open(path, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def test_missing_file_is_an_input_error(tmp_path):
@@ -144,7 +115,7 @@ def test_truncated_layer_means_incomplete_exit_3(tmp_path):
     import gzip
 
     layer = gzip.compress(b"x" * 100000)[:500]  # a gzip layer cut short
-    archive = _archive(tmp_path, [layer])
+    archive = write_docker_archive(tmp_path / "image.tar", [layer])
     result = hubguard("scan", f"docker-archive:{archive}", "--format", "json")
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
@@ -195,7 +166,7 @@ def test_no_secret_value_in_any_output(tmp_path):
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     history = [{"created_by": f"|1 GH_TOKEN={token} /bin/sh -c make"}]
-    archive = _archive(tmp_path, [layer.getvalue()], history)
+    archive = write_docker_archive(tmp_path / "image.tar", [layer.getvalue()], config={"history": history})
     for fmt in ("table", "json", "sarif", "github"):
         result = hubguard("scan", f"docker-archive:{archive}", "--format", fmt)
         assert result.returncode == 1, result.stderr
