@@ -249,3 +249,29 @@ def test_a_warm_scan_keeps_states_and_hiding_layers(tmp_path, fake_token, monkey
         ("/app/keys/id.txt", "deleted", 2),
     }
     assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+
+
+def test_entries_sharing_a_directory_are_all_kept(tmp_path):
+    """Entries fan out over 256 directories: 60 keys share some, and each must be written."""
+    store = Cache(tmp_path, "x")
+    for number in range(60):
+        store.put("layer", f"sha256:{number}", {"n": number})
+    assert len({entry.parent for entry in entries(tmp_path)}) < 60
+    assert all(store.get("layer", f"sha256:{number}") == {"n": number} for number in range(60))
+
+
+def test_an_entry_is_written_beside_its_final_place(tmp_path, monkeypatch):
+    """The temporary file is renamed into place, so it must be on the same filesystem."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-temp-dir"))
+    store = Cache(tmp_path / "cache", "x")
+    store.put("layer", "sha256:1", {"answer": 1})
+    assert store.get("layer", "sha256:1") == {"answer": 1}
+
+
+def test_entries_carry_no_timestamp(tmp_path):
+    """Byte-identical for the same answer, so a CI cache of them does not churn."""
+    Cache(tmp_path, "x").put("layer", "sha256:1", {"answer": 1})
+    [entry] = entries(tmp_path)
+    assert entry.read_bytes()[4:8] == bytes(4)  # gzip MTIME

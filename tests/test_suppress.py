@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -102,7 +103,10 @@ def test_comments_and_blank_lines_are_ignored(tmp_path):
     )
 
 
-CANNOT_PARSE = "cannot parse {line!r} (expected rule:ID, path:GLOB or fingerprint:FP"
+CANNOT_PARSE = (
+    "cannot parse {line!r} (expected rule:ID, path:GLOB or fingerprint:FP, "
+    "optionally followed by expires=YYYY-MM-DD)"
+)
 
 
 @pytest.mark.parametrize(
@@ -294,3 +298,108 @@ def test_baseline_update_of_a_broken_file_is_an_input_error(project):
     result = hubguard(project, "baseline", "docker-archive:leaky.tar", "--update")
     assert result.returncode == 2 and ".secrets.baseline" in result.stderr
     assert (project / ".secrets.baseline").read_text() == "{"
+
+
+def test_an_expired_entry_without_a_comment_is_noted_plainly_and_counts_add_up(tmp_path, report):
+    report.suppressed = 2  # suppressed earlier (pragmas)
+    suppress(tmp_path, f"rule:env-secret expires={YESTERDAY}\nrule:slack-token\n", report)
+    assert report.notes == [
+        f"{tmp_path / '.hubguardignore'}:1: rule:env-secret expired on {YESTERDAY}, no longer suppresses"
+    ]
+    assert report.suppressed == 3
+
+
+def test_a_path_glob_on_an_archive_covers_members_of_members(tmp_path):
+    nested = ScanReport(findings=[finding("r", "/app/lib/a.jar!inner.zip!conf/app.properties", "x")])
+    load_suppressions_from(tmp_path, "path:/app/lib/a.jar\n").apply(nested)
+    assert (nested.findings, nested.suppressed) == ([], 1)
+
+
+def load_suppressions_from(directory: Path, text: str):
+    (directory / ".hubguardignore").write_text(text)
+    return load_suppressions(directory)
+
+
+def test_an_unreadable_ignore_file_is_an_input_error_with_the_cause(tmp_path):
+    (tmp_path / ".hubguardignore").write_bytes(b"rule:\xff\xfe\n")
+    with pytest.raises(InputError) as raised:
+        load_suppressions(tmp_path)
+    assert str(raised.value).startswith(f"{tmp_path / '.hubguardignore'}: cannot read (")
+    assert "can't decode" in str(raised.value)
+
+
+def test_baseline_document_in_detect_secrets_format(tmp_path, fake_token):
+    from hubguard.detect.rules import load_rules
+    from hubguard.suppress import baseline_document, write_baseline
+
+    rules = load_rules()
+    github, other = fake_token("ghp_{alnum:36}"), fake_token("{alnum:20}")
+    findings = [
+        Finding(
+            "github-pat-classic",
+            "GitHub Token",
+            Severity.HIGH,
+            "layer",
+            "/app/a.py",
+            7,
+            hash_secret(github),
+            "…",
+        ),
+        Finding(
+            "env-secret",
+            "Secret in ENV",
+            Severity.HIGH,
+            "config",
+            "Config.Env",
+            None,
+            hash_secret(other),
+            "…",
+        ),
+        Finding(
+            "env-secret",
+            "Secret in ENV",
+            Severity.HIGH,
+            "config",
+            "Config.Env",
+            None,
+            hash_secret(other),
+            "…",
+        ),
+    ]
+    previous = {
+        "results": {"old.py": [{"type": "Secret Keyword", "hashed_secret": "ab" * 20, "line_number": 1}]}
+    }
+    document = baseline_document(findings, rules, previous)
+    assert document["plugins_used"] == [{"name": name} for name in sorted(p.name for p in rules.plugins)]
+    assert document["filters_used"] and all(
+        f["path"].startswith("detect_secrets.") for f in document["filters_used"]
+    )
+    assert document["results"] == {
+        "/app/a.py": [
+            {
+                "type": "GitHub Token",
+                "filename": "/app/a.py",
+                "hashed_secret": hash_secret(github),
+                "is_verified": False,
+                "line_number": 7,
+            }
+        ],
+        "Config.Env": [
+            {
+                "type": "Secret Keyword",
+                "filename": "Config.Env",
+                "hashed_secret": hash_secret(other),
+                "is_verified": False,
+            }
+        ],
+        "old.py": previous["results"]["old.py"],
+    }
+    assert list(document["results"]) == sorted(document["results"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", document["generated_at"])
+
+    path = tmp_path / ".secrets.baseline"
+    write_baseline(path, document)
+    assert path.read_text().endswith("}\n")
+    assert json.loads(path.read_text()) == document
+    with pytest.raises(InputError, match="cannot write"):
+        write_baseline(tmp_path / "no" / "dir" / ".secrets.baseline", document)
