@@ -78,3 +78,41 @@ def test_corrupt_layer_is_incomplete_not_a_crash():
         list(iter_layer_files(io.BytesIO(raw[: len(raw) // 2]), LayerIndex(), "L"))
     with pytest.raises(ScanIncomplete):
         list(iter_layer_files(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"garbage" * 100), LayerIndex(), "L"))
+
+
+def test_a_zstd_layer_of_several_frames_is_read_to_its_end():
+    """containerd may write a layer as several zstd frames: every frame is part of the tar."""
+    raw = layer_bytes({"app/a.txt": b"first", "app/b.txt": b"second" * 1000})
+    compressor = zstandard.ZstdCompressor()
+    half = len(raw) // 2
+    framed = compressor.compress(raw[:half]) + compressor.compress(raw[half:])
+    files = [
+        (path, reader.read()) for path, _, reader in iter_layer_files(io.BytesIO(framed), LayerIndex(), "L")
+    ]
+    assert [path for path, _ in files] == ["/app/a.txt", "/app/b.txt"]
+    assert files[1][1] == b"second" * 1000
+
+
+def test_directories_and_names_are_indexed_as_the_image_sees_them():
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        tar.addfile(_directory("app/conf.d"))
+    index = LayerIndex()
+    assert list(iter_layer_files(io.BytesIO(out.getvalue()), index, "L")) == []
+    assert index.dirs == {"/app/conf.d"} and not index.files
+    assert normalize(" leading space") == "/ leading space"
+
+
+def _directory(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    return info
+
+
+def test_a_corrupt_layer_names_itself_and_the_cause():
+    raw = gzip.compress(layer_bytes({"a": b"x" * 10000}))
+    with pytest.raises(ScanIncomplete) as raised:
+        list(iter_layer_files(io.BytesIO(raw[: len(raw) // 2]), LayerIndex(), "sha256:abc"))
+    assert str(raised.value).startswith("layer sha256:abc is corrupt or truncated: ")
+    with pytest.raises(ScanIncomplete, match=r"^layer sha256:abc is corrupt or truncated: "):
+        list(iter_layer_files(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"garbage" * 100), LayerIndex(), "sha256:abc"))
