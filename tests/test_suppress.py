@@ -397,9 +397,20 @@ def test_baseline_document_in_detect_secrets_format(tmp_path, fake_token):
     assert list(document["results"]) == sorted(document["results"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", document["generated_at"])
 
+    from detect_secrets.__version__ import VERSION
+
+    assert document["version"] == VERSION
+    later = Finding(
+        "github-pat-classic", "GitHub Token", Severity.HIGH, "layer", "/app/a.py", 2, "cd" * 20, "…"
+    )
+    again = baseline_document([*findings, later], rules, document)  # the previous entries are kept once
+    assert [e["line_number"] for e in again["results"]["/app/a.py"]] == [2, 7]
+    assert len(again["results"]["Config.Env"]) == 1
+
     path = tmp_path / ".secrets.baseline"
     write_baseline(path, document)
     assert path.read_text().endswith("}\n")
+    assert '\n  "version": ' in path.read_text()  # indented like detect-secrets writes it
     assert json.loads(path.read_text()) == document
     with pytest.raises(InputError, match="cannot write"):
         write_baseline(tmp_path / "no" / "dir" / ".secrets.baseline", document)
