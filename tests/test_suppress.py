@@ -401,7 +401,7 @@ def test_baseline_document_in_detect_secrets_format(tmp_path, fake_token):
 
     assert document["version"] == VERSION
     later = Finding(
-        "github-pat-classic", "GitHub Token", Severity.HIGH, "layer", "/app/a.py", 2, "cd" * 20, "…"
+        "github-pat-classic", "GitHub Token", Severity.HIGH, "layer", "/app/a.py", 2, "ff" * 20, "…"
     )
     again = baseline_document([*findings, later], rules, document)  # the previous entries are kept once
     assert [e["line_number"] for e in again["results"]["/app/a.py"]] == [2, 7]
