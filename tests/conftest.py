@@ -275,3 +275,16 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     directory = tmp_path_factory.mktemp("hubguard-cache")
     monkeypatch.setenv("HUBGUARD_CACHE_DIR", str(directory))
     return directory
+
+
+ENGINE_FIXTURES = frozenset({"docker_client", "busybox_image", "build_image", "registry", "engine"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the engine or the registry is an ``engine`` test, marked or not.
+
+    So ``pytest -m "not engine"`` never selects one that would fail for want of an engine.
+    """
+    for item in items:
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine)

@@ -104,3 +104,48 @@ def layer_digests(save_tar: Path, compression: str = "gzip") -> list[str]:
     index, blobs = oci_blobs_from_save(save_tar, compression=compression)
     manifest = json.loads(blobs[index["manifests"][0]["digest"]])
     return [layer["digest"] for layer in manifest["layers"]]
+
+
+def layer_tar(files: dict[str, bytes]) -> bytes:
+    """An uncompressed layer: ``files`` maps in-image paths to contents (``.wh.`` names delete)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def write_docker_archive(
+    path: Path, layers: list[bytes], *, config: dict | None = None, tag: str = "hubguard-test/made:1"
+) -> Path:
+    """A legacy ``docker save`` archive of ``layers`` (bottom first), written without an engine.
+
+    ``config`` is merged into the image config (``config``, ``history``, ...); each layer's
+    history step defaults to ``step N``.
+    """
+    image_config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(d).hexdigest() for d in layers]},
+        "history": [{"created_by": f"step {number}"} for number in range(len(layers))],
+        **(config or {}),
+    }
+    config_bytes = json.dumps(image_config).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    members = {config_name: config_bytes}
+    names = []
+    for data in layers:
+        name = hashlib.sha256(data).hexdigest() + "/layer.tar"
+        members[name] = data
+        names.append(name)
+    manifest = [{"Config": config_name, "RepoTags": [tag], "Layers": names}]
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path

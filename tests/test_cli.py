@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from examples.leaky_image import write_archive
-from tests.images import layer_digests, write_oci_tar
+from tests.images import layer_digests, layer_tar, write_docker_archive, write_oci_tar
 
 
 def hubguard(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,6 +59,33 @@ def test_fail_on_threshold(leaky_archive, tmp_path):
     assert hubguard("scan", f"docker-archive:{leaky_archive}", "--fail-on", "critical").returncode == 1
 
 
+def test_fail_on_above_the_worst_finding_exits_0(tmp_path, fake_token):
+    """A medium finding fails ``--fail-on medium`` (and the default) but not ``high``; it is
+    still reported either way."""
+    layer = layer_tar({"/app/settings.py": f'db_pass = "{fake_token("{alnum:20}")}"\n'.encode()})
+    archive = write_docker_archive(tmp_path / "medium.tar", [layer])
+    spec = f"docker-archive:{archive}"
+    report = json.loads(hubguard("scan", spec, "--format", "json").stdout)
+    assert {f["severity"] for f in report["findings"]} == {"medium"}
+    assert hubguard("scan", spec).returncode == 1
+    assert hubguard("scan", spec, "--fail-on", "medium").returncode == 1
+    for threshold in ("high", "critical"):
+        result = hubguard("scan", spec, "--fail-on", threshold, "--format", "json")
+        assert result.returncode == 0, (threshold, result.stderr)
+        assert len(json.loads(result.stdout)["findings"]) == 1
+
+
+def test_third_party_findings_never_fail_a_scan(tmp_path, fake_token):
+    fixture = f'token = "{fake_token("ghp_{alnum:36}")}"\n'.encode()
+    archive = write_docker_archive(
+        tmp_path / "vendored.tar", [layer_tar({"/app/node_modules/sdk/test/auth.js": fixture})]
+    )
+    result = hubguard("scan", f"docker-archive:{archive}", "--include-third-party", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["severity"], finding["third_party"]) == ("critical", True)
+
+
 def test_clean_image_exits_0(tmp_path):
     import io
     import tarfile
@@ -69,39 +96,10 @@ def test_clean_image_exits_0(tmp_path):
         info = tarfile.TarInfo("app/hello.txt")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    archive = _archive(tmp_path, [layer.getvalue()])
+    archive = write_docker_archive(tmp_path / "image.tar", [layer.getvalue()])
     result = hubguard("scan", f"docker-archive:{archive}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 findings" in result.stdout
-
-
-def _archive(tmp_path: Path, layers: list[bytes], history: list | None = None) -> Path:
-    import hashlib
-    import io
-    import tarfile
-
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(x).hexdigest() for x in layers]},
-        "history": history or [{"created_by": f"step {i}"} for i in range(len(layers))],
-    }
-    members = {"config.json": json.dumps(config).encode()}
-    names = []
-    for i, data in enumerate(layers):
-        members[f"l{i}/layer.tar"] = data
-        names.append(f"l{i}/layer.tar")
-    members["manifest.json"] = json.dumps(
-        [{"Config": "config.json", "RepoTags": [], "Layers": names}]
-    ).encode()
-    path = tmp_path / "image.tar"
-    with tarfile.open(path, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def test_missing_file_is_an_input_error(tmp_path):
@@ -118,7 +116,7 @@ def test_truncated_layer_means_incomplete_exit_3(tmp_path):
     import gzip
 
     layer = gzip.compress(b"x" * 100000)[:500]  # a gzip layer cut short
-    archive = _archive(tmp_path, [layer])
+    archive = write_docker_archive(tmp_path / "image.tar", [layer])
     result = hubguard("scan", f"docker-archive:{archive}", "--format", "json")
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
@@ -131,6 +129,7 @@ def test_missing_blob_in_oci_archive_is_incomplete(leaky_archive, tmp_path):
     assert_one_line_error(hubguard("scan", f"docker-archive:{broken}"), 3, "missing")
 
 
+@pytest.mark.engine
 def test_missing_image_in_engine(docker_client):
     assert_one_line_error(hubguard("scan", "hubguard-test/does-not-exist:1"), 2, "no image")
 
@@ -168,7 +167,7 @@ def test_no_secret_value_in_any_output(tmp_path):
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     history = [{"created_by": f"|1 GH_TOKEN={token} /bin/sh -c make"}]
-    archive = _archive(tmp_path, [layer.getvalue()], history)
+    archive = write_docker_archive(tmp_path / "image.tar", [layer.getvalue()], config={"history": history})
     for fmt in ("table", "json", "sarif", "github"):
         result = hubguard("scan", f"docker-archive:{archive}", "--format", fmt)
         assert result.returncode == 1, result.stderr

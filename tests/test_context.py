@@ -26,6 +26,7 @@ from hubguard.context import (
     staged_contexts,
 )
 from hubguard.dockerignore import DockerIgnore
+from hubguard.model import hash_secret
 from tests.test_dockerignore_differential import engine_copy
 
 DOCKERFILE = "FROM scratch\nCOPY . /ctx/\n"
@@ -450,3 +451,20 @@ def test_an_incomplete_context_says_each_problem_once(tmp_path: Path):
     assert both.count("locked.py: cannot read file") == 1, both
     assert "No secrets found in 1 target" not in result.stdout
     assert "scan is incomplete" in result.stdout
+
+
+def test_pragma_marked_secrets_are_suppressed_and_counted(tmp_path: Path, fake_token: FakeToken):
+    same, following, plain = (fake_token("ghp_{alnum:36}") for _ in range(3))
+    allowed = (
+        f'a = "{same}"  # pragma: allowlist secret\n# pragma: allowlist nextline secret\nb = "{following}"\n'
+    )
+    write_tree(tmp_path, {"Dockerfile": DOCKERFILE, "settings.py": allowed + f'c = "{plain}"\n'})
+    code, report, _ = scan_json(tmp_path)
+    assert code == 1
+    secrets = [(f["path"], f["hashed_secret"]) for f in report["findings"] if f["source"] == "context"]
+    assert secrets == [("settings.py", hash_secret(plain))]
+    assert report["summary"]["suppressed"] == 2
+
+    write_tree(tmp_path, {"settings.py": allowed})
+    code, report, _ = scan_json(tmp_path)  # no .dockerignore, but nothing sensitive is sent
+    assert (code, report["findings"], report["summary"]["suppressed"]) == (0, [], 2)

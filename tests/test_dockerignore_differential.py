@@ -28,8 +28,6 @@ import pytest
 
 from hubguard.dockerignore import walk_context
 
-pytestmark = pytest.mark.engine
-
 DOCKER_CLI = "/usr/bin/docker"  # Debian's 20.10 client: its classic builder and BuildKit
 DOCKERFILE = "FROM scratch\nCOPY . /ctx/\n"
 SEEDS = range(40)
@@ -108,7 +106,7 @@ def docker(*args: str, builder_env: str | None = None) -> subprocess.CompletedPr
     return completed
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def engine() -> None:
     """A missing engine fails the test: a skipped differential test proves nothing."""
     if not os.environ.get("DOCKER_HOST"):
@@ -175,6 +173,8 @@ def engine_copy(context: Path, dockerfile: str | None, builder: str) -> dict[str
     return landed
 
 
+@pytest.mark.engine
+@pytest.mark.usefixtures("engine")
 @pytest.mark.parametrize("builder", ENGINE_BUILDERS)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_walk_matches_what_the_engine_copies(seed: int, builder: str, tmp_path: Path) -> None:
@@ -208,6 +208,8 @@ def test_the_seed_set_covers_the_interesting_cases(tmp_path: Path) -> None:
     assert any(dockerfiles)
 
 
+@pytest.mark.engine
+@pytest.mark.usefixtures("engine")
 def test_local_buildkit_predates_wildcard_exceptions(tmp_path: Path) -> None:
     """Current BuildKit re-includes secrets/public.pem here; Docker 20.10's does not."""
     context = tmp_path / "ctx"

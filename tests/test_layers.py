@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
 
 import pytest
@@ -26,6 +27,18 @@ def test_states_decided_by_a_later_layer():
     assert later.hides("/srv/www/index.html") == "overwritten"  # a directory replaced by a file
     assert later.hides("/app/other.txt") is None
     assert later.hides("/keys") is None  # the opaque directory itself stays
+
+
+def test_a_directory_in_a_later_layer_overwrites_a_file():
+    later = LayerIndex(dirs={"/app/config.yaml"})
+    assert later.hides("/app/config.yaml") == "overwritten"
+    assert later.hides("/app/config.yaml.bak") is None
+    assert LayerIndex(dirs={"/app"}).hides("/app/config.yaml") is None  # the same directory again
+
+
+def test_an_index_survives_its_json_round_trip():
+    index = LayerIndex(files={"/a", "/b"}, dirs={"/d"}, whiteouts={"/w"}, opaque_dirs={"/o"})
+    assert LayerIndex.from_json(json.loads(json.dumps(index.to_json()))) == index
 
 
 def test_hostile_names_cannot_climb_out():
@@ -65,3 +78,41 @@ def test_corrupt_layer_is_incomplete_not_a_crash():
         list(iter_layer_files(io.BytesIO(raw[: len(raw) // 2]), LayerIndex(), "L"))
     with pytest.raises(ScanIncomplete):
         list(iter_layer_files(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"garbage" * 100), LayerIndex(), "L"))
+
+
+def test_a_zstd_layer_of_several_frames_is_read_to_its_end():
+    """containerd may write a layer as several zstd frames: every frame is part of the tar."""
+    raw = layer_bytes({"app/a.txt": b"first", "app/b.txt": b"second" * 1000})
+    compressor = zstandard.ZstdCompressor()
+    half = len(raw) // 2
+    framed = compressor.compress(raw[:half]) + compressor.compress(raw[half:])
+    files = [
+        (path, reader.read()) for path, _, reader in iter_layer_files(io.BytesIO(framed), LayerIndex(), "L")
+    ]
+    assert [path for path, _ in files] == ["/app/a.txt", "/app/b.txt"]
+    assert files[1][1] == b"second" * 1000
+
+
+def test_directories_and_names_are_indexed_as_the_image_sees_them():
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        tar.addfile(_directory("app/conf.d"))
+    index = LayerIndex()
+    assert list(iter_layer_files(io.BytesIO(out.getvalue()), index, "L")) == []
+    assert index.dirs == {"/app/conf.d"} and not index.files
+    assert normalize(" leading space") == "/ leading space"
+
+
+def _directory(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    return info
+
+
+def test_a_corrupt_layer_names_itself_and_the_cause():
+    raw = gzip.compress(layer_bytes({"a": b"x" * 10000}))
+    with pytest.raises(ScanIncomplete) as raised:
+        list(iter_layer_files(io.BytesIO(raw[: len(raw) // 2]), LayerIndex(), "sha256:abc"))
+    assert str(raised.value).startswith("layer sha256:abc is truncated or corrupt (")
+    with pytest.raises(ScanIncomplete, match=r"^layer sha256:abc is truncated or corrupt \("):
+        list(iter_layer_files(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"garbage" * 100), LayerIndex(), "sha256:abc"))

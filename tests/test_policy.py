@@ -144,3 +144,39 @@ def test_an_allowed_push_has_nothing_to_suppress(finding):
 
     assert decision.fingerprints == ()
     assert not any("fingerprint:" in line for line in decision.explain())
+
+
+def test_every_decision_says_exactly_why(finding):
+    """The reasons are what a user reads at the prompt: pinned word for word."""
+    incomplete = decide(report_of(problems=("layer 1 truncated", "layer 2 missing")), PRIVATE, Config())
+    assert incomplete.allowed is False
+    assert incomplete.reasons == (
+        "the scan is incomplete, so nothing is pushed: layer 1 truncated; layer 2 missing",
+    )
+    assert decide(report_of(finding(Severity.LOW)), PUBLIC, Config()).allowed is False
+    assert decide(report_of(), PUBLIC, Config()).reasons == (
+        "allowed: no findings at or above severity low for a push to a public repository",
+    )
+    assert decide(report_of(), PRIVATE, Config()).reasons == (
+        "allowed: no findings at or above severity critical for a push to a private repository",
+    )
+    two = decide(report_of(finding(Severity.LOW), finding(Severity.HIGH)), PUBLIC, Config())
+    assert two.reasons == ("refused: 2 findings at or above severity low for a push to a public repository",)
+    assert decide(report_of(finding(Severity.LOW)), UNKNOWN, Config()).reasons == (
+        "refused: 1 finding at or above severity low for a push to a repository of unknown visibility "
+        "(treated as public)",
+    )
+
+
+def test_a_refusal_says_which_layer_hid_a_deleted_finding(finding):
+    deleted = Finding(
+        **{
+            **finding(Severity.HIGH).__dict__,
+            "state": "deleted",
+            "hidden_by": LayerRef(2, "sha256:" + "b" * 64),
+        }
+    )
+    [line] = [
+        line for line in decide(report_of(deleted), PUBLIC, Config()).explain() if "fingerprint:" in line
+    ]
+    assert line.endswith("in layer 1 sha256:aaaaaaaaaaaa, deleted by layer 2 sha256:bbbbbbbbbbbb")

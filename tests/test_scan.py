@@ -8,6 +8,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from hubguard.model import hash_secret
 from hubguard.scan import Scanner, ScanOptions
-from tests.images import write_oci_dir, write_oci_tar
+from tests.images import layer_tar, write_docker_archive, write_oci_dir, write_oci_tar
 
 DOCKER_CLI = "/usr/bin/docker"
 
@@ -110,6 +111,7 @@ def assert_all_reported(report, tokens: dict, expected: dict) -> None:
     assert report.complete, report.problems
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("leaky", [False, True], ids=["classic", "buildkit"], indirect=True)
 def test_every_placement_is_reported_from_every_source(leaky, tmp_path):
     image, tokens, expected = leaky
@@ -129,6 +131,7 @@ def test_every_placement_is_reported_from_every_source(leaky, tmp_path):
             raise AssertionError(f"source {label}: {exc}") from None
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("leaky", [False], ids=["classic"], indirect=True)
 def test_findings_name_the_layer_that_added_and_the_layer_that_hid(leaky):
     image, tokens, _ = leaky
@@ -141,6 +144,7 @@ def test_findings_name_the_layer_that_added_and_the_layer_that_hid(leaky):
     assert build_arg.source == "history" and build_arg.layer is None
 
 
+@pytest.mark.engine
 def test_opaque_whiteout_hides_the_lower_directory(docker_client, fake_token, tmp_path):
     """An engine-loaded image whose upper layer makes /opt/keys opaque: the key below is deleted."""
     key = pem_block("OPENSSH PRIVATE KEY", fake_token)
@@ -198,6 +202,7 @@ def test_opaque_whiteout_hides_the_lower_directory(docker_client, fake_token, tm
     assert not any(f.path == "/opt/keys/README" for f in report.findings)
 
 
+@pytest.mark.engine
 def test_multi_platform_index_picks_host_or_requested_platform(
     build_image, busybox_image, fake_token, tmp_path
 ):
@@ -216,6 +221,7 @@ def test_multi_platform_index_picks_host_or_requested_platform(
     assert len(in_layers) == 2  # once per platform
 
 
+@pytest.mark.engine
 def test_docker_config_json_auth_is_a_credential_file(build_image, busybox_image, fake_token):
     auth = base64.b64encode(f"me:{fake_token('{alnum:24}')}".encode()).decode()
     config = json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}})
@@ -254,6 +260,7 @@ def test_cache_never_holds_a_secret_value(leaky_archive_path, tmp_path):
         assert value[-12:] not in text
 
 
+@pytest.mark.engine
 def test_warm_engine_scan_needs_no_export(build_image, busybox_image, fake_token, monkeypatch):
     token = fake_token("ghp_{alnum:36}")
     image = build_image(f"FROM {busybox_image}\nRUN echo 'token={token}' > /etc/app.conf\n")
@@ -363,3 +370,43 @@ def test_a_streamed_layer_that_does_not_match_its_digest_is_an_incomplete_scan(t
     with pytest.raises(ScanIncomplete, match="does not match its digest"):
         stream_daemon_image(Client(), "t:1", "sha256:abc", lambda member, reader: seen.append(member))  # type: ignore[arg-type]
     assert seen == ["l/layer.tar"]
+
+
+def pragma_file(fake_token) -> tuple[str, list[str], str]:
+    """Two allowlisted secrets (same-line and next-line pragmas) and one that is not."""
+    same, following, plain = (fake_token("ghp_{alnum:36}") for _ in range(3))
+    text = (
+        f'a = "{same}"  # pragma: allowlist secret\n'
+        "# pragma: allowlist nextline secret\n"
+        f'b = "{following}"\n'
+        f'c = "{plain}"\n'
+    )
+    return text, [same, following], plain
+
+
+def hubguard_json(*args: str) -> tuple[int, dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubguard", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_pragma_marked_secrets_in_an_image_are_suppressed_and_counted(tmp_path, fake_token):
+    text, allowed, plain = pragma_file(fake_token)
+    leaky = write_docker_archive(tmp_path / "leaky.tar", [layer_tar({"/app/settings.py": text.encode()})])
+    code, report = hubguard_json("scan", f"docker-archive:{leaky}")
+    assert code == 1
+    assert [f["hashed_secret"] for f in report["findings"]] == [hash_secret(plain)]
+    assert report["summary"]["suppressed"] == 2
+
+    only_allowed = text.replace(f'c = "{plain}"\n', "")
+    quiet = write_docker_archive(
+        tmp_path / "quiet.tar", [layer_tar({"/app/settings.py": only_allowed.encode()})]
+    )
+    code, report = hubguard_json("scan", f"docker-archive:{quiet}")
+    assert (code, report["findings"], report["summary"]["suppressed"]) == (0, [], 2)
+    assert not {hash_secret(value) for value in allowed} & set(json.dumps(report).split('"'))

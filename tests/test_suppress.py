@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -103,25 +104,32 @@ def test_comments_and_blank_lines_are_ignored(tmp_path):
     )
 
 
+CANNOT_PARSE = (
+    "cannot parse {line!r} (expected rule:ID, path:GLOB or fingerprint:FP, "
+    "optionally followed by expires=YYYY-MM-DD)"
+)
+
+
 @pytest.mark.parametrize(
-    "line",
+    ("line", "cause"),
     [
-        "rules:github-pat-classic",  # unknown kind
-        "path:",  # no value
-        "github-pat-classic",  # no kind
-        "rule:a rule:b",  # two entries on a line
-        "path:/app/my secrets/*",  # a space in a glob
-        "rule:x expires=2025-13-01",  # no such date
-        "rule:x expires=tomorrow",
-        "rule:x until=2030-01-01",
+        ("rules:github-pat-classic", CANNOT_PARSE),  # unknown kind
+        ("path:", CANNOT_PARSE),  # no value
+        ("github-pat-classic", CANNOT_PARSE),  # no kind
+        ("rule:a rule:b", CANNOT_PARSE),  # two entries on a line
+        ("path:/app/my secrets/*", CANNOT_PARSE),  # a space in a glob
+        ("rule:x expires=2025-13-01", "expires=2025-13-01 is not a YYYY-MM-DD date"),  # no such date
+        ("rule:x expires=tomorrow", "expires=tomorrow is not a YYYY-MM-DD date"),
+        ("rule:x until=2030-01-01", CANNOT_PARSE),
     ],
 )
-def test_malformed_line_is_an_input_error_naming_file_and_line(tmp_path, line):
+def test_malformed_line_is_an_input_error_naming_file_line_and_cause(tmp_path, line, cause):
     ignore = tmp_path / ".hubguardignore"
     ignore.write_text(f"# fine\nrule:fine\n{line}\n")
     with pytest.raises(InputError) as raised:
         load_suppressions(tmp_path)
-    assert f"{ignore}:3:" in str(raised.value)
+    assert str(raised.value).startswith(f"{ignore}:3: ")
+    assert cause.format(line=line) in str(raised.value)
 
 
 def test_a_stray_ignore_file_in_a_parent_directory_is_never_read(tmp_path, report):
@@ -179,14 +187,22 @@ def test_baseline_suppresses_the_same_secret_at_any_path(tmp_path, fake_token):
 
 
 @pytest.mark.parametrize(
-    "content",
-    ["not json", "[]", '{"results": []}', '{"results": {"a.py": [{"type": "x"}]}}', '{"results": {"a": {}}}'],
+    ("content", "cause"),
+    [
+        ("not json", "not readable as JSON"),
+        ("[]", 'no "results" object'),
+        ('{"results": []}', 'no "results" object'),
+        ('{"results": {"a.py": [{"type": "x"}]}}', "results['a.py'] is not a list of hashed_secret entries"),
+        ('{"results": {"a": {}}}', "results['a'] is not a list of hashed_secret entries"),
+    ],
 )
-def test_a_file_that_is_not_a_baseline_is_an_input_error(tmp_path, content):
+def test_a_file_that_is_not_a_baseline_is_an_input_error(tmp_path, content, cause):
     path = tmp_path / "broken.baseline"
     path.write_text(content)
-    with pytest.raises(InputError, match=str(path)):
+    with pytest.raises(InputError) as raised:
         load_suppressions(tmp_path, path)
+    assert str(raised.value).startswith(f"baseline {path}: ")
+    assert cause in str(raised.value)
 
 
 def test_an_explicit_baseline_must_exist(tmp_path):
@@ -263,7 +279,13 @@ def test_baseline_round_trip_through_detect_secrets(project):
     expected = sorted({(f["path"], f["hashed_secret"]) for f in before["findings"]})
     assert [tuple(pair) for pair in json.loads(loaded.stdout)] == expected
     audit = subprocess.run(
-        ["detect-secrets", "audit", "--stats", "--json", ".secrets.baseline"],
+        [
+            str(Path(sys.executable).with_name("detect-secrets")),
+            "audit",
+            "--stats",
+            "--json",
+            ".secrets.baseline",
+        ],
         cwd=project,
         capture_output=True,
         text=True,
@@ -406,3 +428,119 @@ def test_a_baseline_applied_to_another_image_warns(project):
         "hubguard: warning: .secrets.baseline was written for hubguard-example/leaky:1, "
         "not for someone/else:2" in result.stderr
     )
+
+
+def test_an_expired_entry_without_a_comment_is_noted_plainly_and_counts_add_up(tmp_path, report):
+    report.suppressed = 2  # suppressed earlier (pragmas)
+    suppress(tmp_path, f"rule:env-secret expires={YESTERDAY}\nrule:slack-token\n", report)
+    assert report.notes == [
+        f"{tmp_path / '.hubguardignore'}:1: rule:env-secret expired on {YESTERDAY}, no longer suppresses"
+    ]
+    assert report.suppressed == 3
+
+
+def test_a_path_glob_on_an_archive_covers_members_of_members(tmp_path):
+    nested = ScanReport(findings=[finding("r", "/app/lib/a.jar!inner.zip!conf/app.properties", "x")])
+    load_suppressions_from(tmp_path, "path:/app/lib/a.jar\n").apply(nested)
+    assert (nested.findings, nested.suppressed) == ([], 1)
+
+
+def load_suppressions_from(directory: Path, text: str):
+    (directory / ".hubguardignore").write_text(text)
+    return load_suppressions(directory)
+
+
+def test_an_unreadable_ignore_file_is_an_input_error_with_the_cause(tmp_path):
+    (tmp_path / ".hubguardignore").write_bytes(b"rule:\xff\xfe\n")
+    with pytest.raises(InputError) as raised:
+        load_suppressions(tmp_path)
+    assert str(raised.value).startswith(f"{tmp_path / '.hubguardignore'}: cannot read (")
+    assert "can't decode" in str(raised.value)
+
+
+def test_baseline_document_in_detect_secrets_format(tmp_path, fake_token):
+    from hubguard.detect.rules import load_rules
+    from hubguard.suppress import baseline_document, write_baseline
+
+    rules = load_rules()
+    github, other = fake_token("ghp_{alnum:36}"), fake_token("{alnum:20}")
+    findings = [
+        Finding(
+            "github-pat-classic",
+            "GitHub Token",
+            Severity.HIGH,
+            "layer",
+            "/app/a.py",
+            7,
+            hash_secret(github),
+            "…",
+        ),
+        Finding(
+            "env-secret",
+            "Secret in ENV",
+            Severity.HIGH,
+            "config",
+            "Config.Env",
+            None,
+            hash_secret(other),
+            "…",
+        ),
+        Finding(
+            "env-secret",
+            "Secret in ENV",
+            Severity.HIGH,
+            "config",
+            "Config.Env",
+            None,
+            hash_secret(other),
+            "…",
+        ),
+    ]
+    previous = {
+        "results": {"old.py": [{"type": "Secret Keyword", "hashed_secret": "ab" * 20, "line_number": 1}]}
+    }
+    document = baseline_document(findings, rules, previous)
+    assert document["plugins_used"] == [{"name": name} for name in sorted(p.name for p in rules.plugins)]
+    assert document["filters_used"] and all(
+        f["path"].startswith("detect_secrets.") for f in document["filters_used"]
+    )
+    assert document["results"] == {
+        "/app/a.py": [
+            {
+                "type": "GitHub Token",
+                "filename": "/app/a.py",
+                "hashed_secret": hash_secret(github),
+                "is_verified": False,
+                "line_number": 7,
+            }
+        ],
+        "Config.Env": [
+            {
+                "type": "Secret Keyword",
+                "filename": "Config.Env",
+                "hashed_secret": hash_secret(other),
+                "is_verified": False,
+            }
+        ],
+        "old.py": previous["results"]["old.py"],
+    }
+    assert list(document["results"]) == sorted(document["results"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", document["generated_at"])
+
+    from detect_secrets.__version__ import VERSION
+
+    assert document["version"] == VERSION
+    later = Finding(
+        "github-pat-classic", "GitHub Token", Severity.HIGH, "layer", "/app/a.py", 2, "ff" * 20, "…"
+    )
+    again = baseline_document([*findings, later], rules, document)  # the previous entries are kept once
+    assert [e["line_number"] for e in again["results"]["/app/a.py"]] == [2, 7]
+    assert len(again["results"]["Config.Env"]) == 1
+
+    path = tmp_path / ".secrets.baseline"
+    write_baseline(path, document)
+    assert path.read_text().endswith("}\n")
+    assert '\n  "version": ' in path.read_text()  # indented like detect-secrets writes it
+    assert json.loads(path.read_text()) == document
+    with pytest.raises(InputError, match="cannot write"):
+        write_baseline(tmp_path / "no" / "dir" / ".secrets.baseline", document)

@@ -400,7 +400,9 @@ def load_pack(path: Path, *, check_regexes: bool = True) -> RuleSet:
                 if fragment != fragment.lower():
                     raise ValueError(f"plugin {plugin.name}: prefilter {fragment!r} must be lowercase")
                 re.compile(fragment.encode())
-    except (KeyError, TypeError, ValueError, re.error) as exc:
+    except KeyError as exc:  # str(KeyError) is only the key: say what is wrong with it
+        raise InputError(f"rule pack {path}: missing key {exc}") from None
+    except (TypeError, ValueError, re.error) as exc:
         raise InputError(f"rule pack {path}: {exc}") from None
     third_party = tuple(data.get("third_party", {}).get("paths", ()))
     layouts = tuple(data.get("owners", {}).get("layouts", ()))
