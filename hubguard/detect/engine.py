@@ -169,25 +169,8 @@ def _secret_trigger(pattern: str) -> str:
 
 
 def _group_body(pattern: str, start: int) -> str:
-    """The text inside the group that opens at ``start`` (parentheses balanced, classes skipped)."""
-    depth, index, in_class = 0, start, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return pattern[pattern.index(">", start) + 1 : index]
-        index += 1
-    return ""
+    """The text inside the named group that opens at ``start``."""
+    return pattern[pattern.index(">", start) + 1 : _group_end(pattern, start)]
 
 
 def _checked_trigger(pattern: str) -> str:
@@ -210,29 +193,35 @@ def _without_lookarounds(pattern: str) -> str:
     out, position = [], 0
     while (found := LOOKAROUND.search(pattern, position)) is not None:
         out.append(pattern[position : found.start()])
-        depth, index, in_class = 0, found.start(), False
-        while index < len(pattern):
-            char = pattern[index]
-            if char == "\\":
-                index += 2
-                continue
-            if in_class:
-                in_class = char != "]"
-            elif char == "[":
-                in_class = True
-                if pattern.startswith(("[]", "[^]"), index):
-                    index += 2 if pattern[index + 1] == "]" else 3
-                    continue
-            elif char == "(":
-                depth += 1
-            elif char == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            index += 1
-        position = index + 1
+        position = _group_end(pattern, found.start()) + 1
     out.append(pattern[position:])
     return "".join(out)
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Where the group that opens at ``start`` closes (parentheses balanced, escapes and
+    character classes skipped); the pattern's end when it never closes."""
+    depth, index, in_class = 0, start, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern.startswith(("[]", "[^]"), index):
+                index += 2 if pattern[index + 1] == "]" else 3
+                continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return index
 
 
 class _Triggers:
