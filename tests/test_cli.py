@@ -77,9 +77,15 @@ def test_fail_on_above_the_worst_finding_exits_0(tmp_path, fake_token):
 
 def test_third_party_findings_never_fail_a_scan(tmp_path, fake_token):
     fixture = f'token = "{fake_token("ghp_{alnum:36}")}"\n'.encode()
-    archive = write_docker_archive(
-        tmp_path / "vendored.tar", [layer_tar({"/app/node_modules/sdk/test/auth.js": fixture})]
+    lock = (  # sdk came from the registry: its files are a package's, not the user's own
+        '{"packages": {"node_modules/sdk": {"version": "1.0.0", '
+        '"resolved": "https://registry.example/sdk/-/sdk-1.0.0.tgz", "integrity": "sha512-AAAA"}}}'
     )
+    files = {
+        "/app/node_modules/sdk/test/auth.js": fixture,
+        "/app/node_modules/.package-lock.json": lock.encode(),
+    }
+    archive = write_docker_archive(tmp_path / "vendored.tar", [layer_tar(files)])
     result = hubguard("scan", f"docker-archive:{archive}", "--include-third-party", "--format", "json")
     assert result.returncode == 0, result.stderr
     [finding] = json.loads(result.stdout)["findings"]

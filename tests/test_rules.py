@@ -398,7 +398,6 @@ def test_token_inside_another_variables_value_is_reported_as_the_token() -> None
 
 # The token rules are quiet on these (test_prefix_rule_has_a_left_boundary); detect-secrets'
 # own GitHub and Slack plugins are not yet: plugin boundaries belong to issue 12.
-PLUGIN_BOUNDARIES = pytest.mark.xfail(strict=True, reason="detect-secrets plugin boundaries: issue 12")
 QUIET = [
     ("var/www/html/wp-config-sample.php", "define( 'DB_PASSWORD', 'password_here' );"),
     ("var/www/html/wp-config-sample.php", "define( 'AUTH_KEY',         'put your unique phrase here' );"),
@@ -412,10 +411,8 @@ QUIET = [
     ("scripts/deploy.sh", 'curl -u "$DEPLOY_USER:$DEPLOY_PASSWORD" https://repo.corp/x'),
     ("root/.bash_history", "mysql -uroot -p -h db app"),
     ("app/project/settings.py", "SECRET_KEY = os.environ['DJANGO_SECRET_KEY']"),
-    pytest.param("app/vendor.js", "Soghu_ICANVASRENDERINGCONTEXT2D{alnum:40}", marks=PLUGIN_BOUNDARIES),
-    pytest.param(
-        "app/vendor.js", "var k='abcdexoxb-{digit:12}-{digit:13}-{alnum:24}';", marks=PLUGIN_BOUNDARIES
-    ),
+    pytest.param("app/vendor.js", "Soghu_ICANVASRENDERINGCONTEXT2D{alnum:40}"),
+    pytest.param("app/vendor.js", "var k='abcdexoxb-{digit:12}-{digit:13}-{alnum:24}';"),
 ]
 
 
