@@ -736,7 +736,7 @@ def _paths_from_here(report: ScanReport, context_dir: Path) -> None:
 def _run_lint(args: argparse.Namespace) -> int:
     """Dockerfiles and CI files: 0 clean, 1 findings, 2 a named file is missing, 3 unparsable."""
     from hubguard.lint import LINT_RULES, Linter, discover, fix_hints, require_files
-    from hubguard.report.table import NON_TERMINAL_WIDTH, output_width
+    from hubguard.report.table import DEFAULT_WIDTH, output_width
     from hubguard.suppress import load_suppressions
 
     paths = [
@@ -752,7 +752,7 @@ def _run_lint(args: argparse.Namespace) -> int:
     load_suppressions(Path.cwd(), args.baseline).apply(report)
     emit(report, args, LINT_RULES if args.format == "sarif" else None)
     if args.format == "table" and report.findings:
-        emit_text(fix_hints(report, NON_TERMINAL_WIDTH if args.output else output_width()), args)
+        emit_text(fix_hints(report, DEFAULT_WIDTH if args.output else output_width()), args)
     return exit_code(report, args.fail_on)
 
 
