@@ -434,7 +434,8 @@ def test_an_expired_entry_without_a_comment_is_noted_plainly_and_counts_add_up(t
     report.suppressed = 2  # suppressed earlier (pragmas)
     suppress(tmp_path, f"rule:env-secret expires={YESTERDAY}\nrule:slack-token\n", report)
     assert report.notes == [
-        f"{tmp_path / '.hubguardignore'}:1: rule:env-secret expired on {YESTERDAY}, no longer suppresses"
+        f"{tmp_path / '.hubguardignore'}:1: rule:env-secret expired on {YESTERDAY}, no longer suppresses",
+        f"{tmp_path / '.hubguardignore'}: suppressed 1 finding",  # the file that did suppress
     ]
     assert report.suppressed == 3
 
