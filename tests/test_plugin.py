@@ -227,7 +227,7 @@ def test_docker_help_hubguard_shows_hubguards_help(docker_cli: str, docker_confi
     result = run([docker_cli, "--config", str(docker_config), "help", "hubguard"])
 
     assert result.returncode == 0, result.stderr
-    assert "Stop secrets before docker push." in result.stdout
+    assert "Stop secrets before docker push" in result.stdout
     assert "push" in result.stdout
 
 
