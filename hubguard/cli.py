@@ -808,7 +808,7 @@ def exit_code(report: ScanReport, fail_on: Severity, problems_shown: bool = Fals
             for problem in report.problems:
                 print(f"hubguard: scan incomplete: {problem}", file=sys.stderr)
         return EXIT_INCOMPLETE
-    if any(f.severity >= fail_on and not f.third_party for f in report.findings):
+    if report.blocking(fail_on):
         return EXIT_FINDINGS
     return EXIT_CLEAN
 

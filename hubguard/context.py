@@ -612,11 +612,6 @@ def check_staged(scanner: ContextScanner, files: list[str], builder: str = DEFAU
         directory = Path(os.path.relpath(context.directory, here))
         name = str(directory) if context.dockerfile == "Dockerfile" else f"{directory} ({context.dockerfile})"
         prefix = "" if str(directory) == "." else directory.as_posix() + "/"
-        part = scanner.check(directory, context.dockerfile, builder, only, name=name, prefix=prefix).report
-        report.targets.extend(part.targets)
-        report.findings.extend(part.findings)
-        report.problems.extend(part.problems)
-        report.notes.extend(part.notes)
-        report.suppressed += part.suppressed
-        report.third_party_skipped += part.third_party_skipped
+        check = scanner.check(directory, context.dockerfile, builder, only, name=name, prefix=prefix)
+        report.merge(check.report)
     return report

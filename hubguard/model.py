@@ -155,6 +155,24 @@ class ScanReport:
     def complete(self) -> bool:
         return not self.problems
 
+    def merge(self, other: ScanReport) -> None:
+        """Fold another scan into this one (push scans several images, pre-commit several
+        contexts): one report, one verdict."""
+        self.targets += other.targets
+        self.findings += other.findings
+        self.problems += other.problems
+        self.notes += other.notes
+        self.suppressed += other.suppressed
+        for name, count in other.suppressed_by.items():
+            self.suppressed_by[name] = self.suppressed_by.get(name, 0) + count
+        self.third_party_skipped += other.third_party_skipped
+        self.owner_quieted += other.owner_quieted
+
+    def blocking(self, threshold: Severity) -> list[Finding]:
+        """The findings that fail a gate at ``threshold``: third-party ones are reported, never
+        failing. The one place the severity gate is written."""
+        return [f for f in self.findings if f.severity >= threshold and not f.third_party]
+
     def counts(self) -> dict[str, int]:
         counts = {severity.label: 0 for severity in sorted(Severity, reverse=True)}
         for finding in self.findings:

@@ -77,8 +77,7 @@ def decide(report: ScanReport, visibility: Visibility, config: Config) -> Decisi
             reasons=("the scan is incomplete, so nothing is pushed: " + "; ".join(report.problems),),
         )
     threshold = config.public_threshold if visibility.public else config.private_threshold
-    counted = [finding for finding in ordered(report.findings) if not finding.third_party]
-    blocking = tuple(finding for finding in counted if finding.severity >= threshold)
+    blocking = tuple(ordered(report.blocking(threshold)))
     warnings = tuple(finding for finding in ordered(report.findings) if finding not in blocking)
     destination = _destination(visibility)
     if blocking:

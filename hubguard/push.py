@@ -339,14 +339,7 @@ def scan_targets(scanner: Scanner, targets: list[PushTarget], suppressions: Supp
         if target.image_id in scanned:
             continue
         scanned.add(target.image_id)
-        part = scanner.scan_engine_image(target.reference.familiar_string, target.image_id)
-        report.targets += part.targets
-        report.findings += part.findings
-        report.problems += part.problems
-        report.notes += part.notes
-        report.suppressed += part.suppressed
-        report.third_party_skipped += part.third_party_skipped
-        report.owner_quieted += part.owner_quieted
+        report.merge(scanner.scan_engine_image(target.reference.familiar_string, target.image_id))
     suppressions.apply(report)
     return report
 

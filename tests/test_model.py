@@ -49,3 +49,39 @@ def test_counts_list_every_severity_worst_first():
     assert list(report.counts()) == ["critical", "high", "medium", "low"]
     assert report.complete
     assert not ScanReport(problems=["layer 1 truncated"]).complete
+
+
+def test_merging_reports_adds_every_list_and_count():
+    first = ScanReport(
+        findings=[Finding("r", "T", Severity.LOW, "layer", "/a", 1, "ab", "…")],
+        problems=["p1"],
+        notes=["n1"],
+        suppressed=2,
+        suppressed_by={".hubguardignore": 1},
+        third_party_skipped=3,
+        owner_quieted=4,
+    )
+    second = ScanReport(
+        findings=[Finding("r", "T", Severity.HIGH, "layer", "/b", 1, "cd", "…")],
+        problems=["p2"],
+        notes=["n2"],
+        suppressed=5,
+        suppressed_by={".hubguardignore": 2, ".secrets.baseline": 3},
+        third_party_skipped=6,
+        owner_quieted=7,
+    )
+    first.merge(second)
+    assert [f.path for f in first.findings] == ["/a", "/b"]
+    assert (first.problems, first.notes) == (["p1", "p2"], ["n1", "n2"])
+    assert (first.suppressed, first.third_party_skipped, first.owner_quieted) == (7, 9, 11)
+    assert first.suppressed_by == {".hubguardignore": 3, ".secrets.baseline": 3}
+
+
+def test_the_gate_counts_findings_at_or_above_the_threshold_that_are_not_third_party():
+    own_high = Finding("r", "T", Severity.HIGH, "layer", "/a", 1, "ab", "…")
+    own_medium = Finding("r", "T", Severity.MEDIUM, "layer", "/b", 1, "ab", "…")
+    vendored_critical = Finding("r", "T", Severity.CRITICAL, "layer", "/c", 1, "ab", "…", third_party=True)
+    report = ScanReport(findings=[own_high, own_medium, vendored_critical])
+    assert report.blocking(Severity.HIGH) == [own_high]
+    assert report.blocking(Severity.MEDIUM) == [own_high, own_medium]
+    assert report.blocking(Severity.CRITICAL) == []
