@@ -13,7 +13,7 @@ import pytest
 
 from hubguard.owners import DigestingReader, LayerRecords, Ownership, is_database
 from hubguard.owners import records as records_module
-from hubguard.scan import inherited_layers
+from hubguard.owners.base import inherited_layers
 
 LIBRARY = b"\x7fELF fake library with a self-test key\n"
 CONFFILE = b"# nsswitch\npasswd: files\n"

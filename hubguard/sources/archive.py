@@ -16,8 +16,40 @@ from hubguard.sources.blobs import (
     read_json_digest,
     require_regular_file,
 )
-from hubguard.sources.image import Image, Layer, config_platform, diff_ids, layer_refs
+from hubguard.sources.image import Image, Layer, config_platform, diff_ids, layer_refs, require_platform
 from hubguard.sources.oci import images_from_index
+
+PREFIX = "docker-archive:"
+
+
+class DockerArchive:
+    """``docker-archive:PATH``: any ``docker save`` output, legacy or OCI-in-tar (a Source)."""
+
+    def claims(self, spec: str) -> bool:
+        return spec.startswith(PREFIX)
+
+    def identity(self, spec: str) -> str:
+        return ""  # the config digest is inside the tarball: only reading it (and its layers) can tell
+
+    @contextlib.contextmanager
+    def open(self, spec: str, *, platform: str | None, all_platforms: bool) -> Iterator[list[Image]]:
+        path = spec[len(PREFIX) :]
+        if not path:
+            raise InputError("docker-archive: needs a path, e.g. docker-archive:app.tar")
+        with open_archive(path, platform=platform, all_platforms=all_platforms) as images:
+            if platform and not all_platforms:
+                require_platform(spec, images, platform)
+            yield images
+
+    def stream(self, spec: str, identity: str, *, platform: str | None, all_platforms: bool) -> None:
+        return None  # a file on disk: read in place, by seeking
+
+    def diff_ids(self, spec: str) -> list[str]:
+        with self.open(spec, platform=None, all_platforms=False) as images:
+            return [layer.ref.digest for layer in images[0].layers] if images else []
+
+
+SOURCE = DockerArchive()
 
 
 @contextlib.contextmanager

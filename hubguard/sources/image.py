@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform as host
 from dataclasses import dataclass, field
 
+from hubguard.errors import InputError
 from hubguard.model import LayerRef
 from hubguard.sources.blobs import BlobRef
 
@@ -58,3 +59,11 @@ def platform_of(descriptor_platform: dict) -> str:
     if descriptor_platform.get("variant"):
         parts.append(descriptor_platform["variant"])
     return "/".join(parts)
+
+
+def require_platform(spec: str, images: list[Image], wanted: str) -> None:
+    """``--platform`` on an archive holding other platforms only is refused, not ignored:
+    scanning amd64 when arm64 was asked for would vouch for an image nobody looked at."""
+    present = sorted({image.platform for image in images if image.platform})
+    if present and not any(found.split("/")[:2] == wanted.split("/")[:2] for found in present):
+        raise InputError(f"{spec}: no {wanted} image (platforms present: {', '.join(present)})")

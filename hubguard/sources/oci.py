@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from hubguard.errors import InputError, ScanIncomplete
@@ -15,6 +17,7 @@ from hubguard.sources.image import (
     host_platform,
     layer_refs,
     platform_of,
+    require_platform,
 )
 
 INDEX_TYPES = {
@@ -22,6 +25,37 @@ INDEX_TYPES = {
     "application/vnd.docker.distribution.manifest.list.v2+json",
 }
 NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+PREFIX = "oci:"
+
+
+class OciLayout:
+    """``oci:DIR``: an OCI image layout on disk (a Source)."""
+
+    def claims(self, spec: str) -> bool:
+        return spec.startswith(PREFIX)
+
+    def identity(self, spec: str) -> str:
+        return ""  # which manifest (platform) is meant is decided while reading the index
+
+    @contextlib.contextmanager
+    def open(self, spec: str, *, platform: str | None, all_platforms: bool) -> Iterator[list[Image]]:
+        path = spec[len(PREFIX) :]
+        if not path:
+            raise InputError("oci: needs a directory, e.g. oci:./layout")
+        images = open_layout(path, platform=platform, all_platforms=all_platforms)
+        if platform and not all_platforms:
+            require_platform(spec, images, platform)
+        yield images
+
+    def stream(self, spec: str, identity: str, *, platform: str | None, all_platforms: bool) -> None:
+        return None  # a directory: blobs are read in place
+
+    def diff_ids(self, spec: str) -> list[str]:
+        with self.open(spec, platform=None, all_platforms=False) as images:
+            return [layer.ref.digest for layer in images[0].layers] if images else []
+
+
+SOURCE = OciLayout()
 
 
 def open_layout(path: str, *, platform: str | None, all_platforms: bool) -> list[Image]:
