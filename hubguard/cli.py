@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from hubguard import __version__
 from hubguard.errors import HubguardError
 from hubguard.model import ScanReport, Severity
+from hubguard.report import FORMATS  # the format registry's names
 
 if TYPE_CHECKING:
     from hubguard.context import ContextScanner, FixResult
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from hubguard.scan import ScanOptions
     from hubguard.suppress import Suppressions
 
-FORMATS = ("table", "json", "sarif", "github")  # hubguard.report renders each
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
+from typing import Literal
 
 
 class Severity(IntEnum):
@@ -32,8 +33,12 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-SOURCES = ("layer", "config", "history", "context", "dockerignore", "dockerfile", "ci")
-STATES = ("present", "deleted", "overwritten")
+# Where a finding was read: an image's layer, config or history; a build context, its
+# .dockerignore, a Dockerfile, a CI file.
+FindingSource = Literal["layer", "config", "history", "context", "dockerignore", "dockerfile", "ci"]
+# What a file's bytes are in the final image: shipped and visible, or still shipped in an
+# earlier layer but hidden by a later one.
+FileState = Literal["present", "deleted", "overwritten"]
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,13 @@ class Finding:
     rule_id: str
     title: str
     severity: Severity
-    source: str
+    source: FindingSource
     path: str
     line: int | None
     hashed_secret: str
     redacted: str
     layer: LayerRef | None = None
-    state: str = "present"
+    state: FileState = "present"
     hidden_by: LayerRef | None = None
     target: str = ""
     third_party: bool = False

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 
 from hubguard.model import Finding, LayerRef, ScanReport
 
-# Sources whose paths live in the image rather than in the repository being built.
-IMAGE_SOURCES = frozenset({"layer", "config", "history"})
 # ``--output FILE`` writes the table this wide: the same file whatever terminal wrote it.
 FILE_WIDTH = 100
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from hubguard.errors import ScanIncomplete
+from hubguard.model import FileState
 from hubguard.sources.blobs import CappedTarInfo, HeaderTooLarge
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -36,7 +37,7 @@ class LayerIndex:
     opaque_dirs: set[str] = field(default_factory=set)
     hardlinks: dict[str, set[str]] = field(default_factory=dict)  # file -> other names of it
 
-    def hides(self, path: str) -> str | None:
+    def hides(self, path: str) -> FileState | None:
         """``deleted``/``overwritten`` if this (later) layer hides ``path`` of a lower layer."""
         if path in self.files or path in self.dirs:
             return "overwritten"

@@ -3,13 +3,13 @@ layer. Decided after every layer was read, from the layers' indexes in order."""
 
 from __future__ import annotations
 
-from hubguard.model import LayerRef
+from hubguard.model import FileState, LayerRef
 from hubguard.sources.layers import LayerIndex
 
 
 def file_state(
     path: str, layer_index: int, indexes: list[LayerIndex], refs: tuple[LayerRef, ...]
-) -> tuple[str, LayerRef | None]:
+) -> tuple[FileState, LayerRef | None]:
     """``present`` unless a later layer deletes or overwrites the file (or an archive holding it).
 
     A deleted file that the same layer also hardlinked elsewhere is still present when one of
@@ -26,7 +26,7 @@ def file_state(
 
 def hidden_by_later(
     path: str, layer_index: int, indexes: list[LayerIndex], refs: tuple[LayerRef, ...]
-) -> tuple[str | None, LayerRef | None]:
+) -> tuple[FileState | None, LayerRef | None]:
     for later in range(layer_index + 1, len(indexes)):
         state = indexes[later].hides(path)
         if state:

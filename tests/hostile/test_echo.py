@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from hubguard.report import FORMATS
 from tests.hostile.harness import check, layer, legacy_archive, reported, run_cli, token
-
-FORMATS = ("table", "json", "sarif", "github")
 
 
 def make_context(root: Path, files: dict[str, bytes | str]) -> Path:
