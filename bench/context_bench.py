@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hubguard.detect.examples import expand
+from tests.fakes import expand
 
 GOAL_SECONDS = 3.0
 NODE_MODULES_BYTES = 1 << 30

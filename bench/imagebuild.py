@@ -30,7 +30,8 @@ from pathlib import Path
 
 from densetext import dense_files
 
-from hubguard.detect.examples import expand
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests/ makes the fakes
+from tests.fakes import expand
 
 # Bump when the recipe changes, so archives cached under bench/out are rebuilt.
 RECIPE_VERSION = 3
@@ -107,7 +108,6 @@ def debootstrap_rootfs(out: Path, log) -> Path:
     rootfs = out / "rootfs"
     done = rootfs / ".hubguard-bench-complete"
     if not done.exists():
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.realimages import debootstrap
 
         shutil.rmtree(rootfs, ignore_errors=True)

@@ -27,7 +27,10 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-from hubguard.detect.examples import expand
+# Run from a checkout (``python examples/…``): the fakes come from the test suite's generator,
+# tests/fakes.py, which the hubguard package does not ship.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fakes import expand
 
 # Fresh fakes each run by default; ``--seed`` makes them (and so the whole archive) reproducible.
 _rng = random.Random(secrets.token_bytes(16))

@@ -28,8 +28,12 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubguard.detect.examples import expand
 from hubguard.model import Finding, ScanReport, hash_secret
+
+# Run from a checkout (``python examples/…``): the fakes come from the test suite's generator,
+# tests/fakes.py, which the hubguard package does not ship.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fakes import expand
 
 MTIME = 1700000000
 

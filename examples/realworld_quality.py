@@ -32,7 +32,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hubguard.detect.examples import expand
+# Run from a checkout (``python examples/…``): the fakes come from the test suite's generator,
+# tests/fakes.py, which the hubguard package does not ship.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.fakes import expand
 
 APP_DIR = "/app"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar"

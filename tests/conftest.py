@@ -29,7 +29,7 @@ import docker.errors
 import pytest
 import requests
 
-from hubguard.detect.examples import PLACEHOLDER, expand
+from tests.fakes import PLACEHOLDER, expand
 
 BUSYBOX_TAG = "hubguard-test/busybox:1"
 BUSYBOX_BINARY = Path("/usr/bin/busybox")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from hubguard.detect.examples import expand
+from tests.fakes import expand
 
 USER = "alice"
 SECRET = expand("dckr_pat_{b64url:27}", seed="test_visibility")

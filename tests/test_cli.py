@@ -163,7 +163,7 @@ def test_no_secret_value_in_any_output(tmp_path):
     import io
     import tarfile
 
-    from hubguard.detect.examples import expand
+    from tests.fakes import expand
 
     token = expand("ghp_{alnum:36}", seed=os.urandom(8).hex())
     layer = io.BytesIO()

@@ -13,9 +13,9 @@ import pytest
 from hubguard.detect.content import scan_bytes
 from hubguard.detect.decoders import pyc_strings, utf16_text
 from hubguard.detect.engine import Detector
-from hubguard.detect.examples import expand
 from hubguard.detect.rules import load_rules
 from hubguard.model import hash_secret
+from tests.fakes import expand
 
 DETECTOR = Detector(load_rules())
 TOKEN = expand("ghp_{alnum:36}", seed="decoders")

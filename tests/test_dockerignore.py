@@ -17,7 +17,6 @@ from pathlib import Path
 import pathspec
 import pytest
 
-from hubguard.detect.examples import expand
 from hubguard.dockerignore import (
     BUILDERS,
     DockerIgnore,
@@ -31,6 +30,7 @@ from hubguard.dockerignore import (
     walk_context,
 )
 from hubguard.errors import InputError
+from tests.fakes import expand
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LEGACY_BUILDERS = ("classic", "buildkit-20.10")

@@ -135,7 +135,7 @@ def _findings(hits) -> set[tuple]:
 
 def test_exhaustive_and_prefiltered_agree_on_every_rule_example():
     """The prefilter may only skip lines no detector would report: checked on every example."""
-    from hubguard.detect.examples import expand
+    from tests.fakes import expand
 
     rules = load_rules()
     fast, slow = Detector(rules), Detector(rules, exhaustive=True)
@@ -160,7 +160,7 @@ def test_exhaustive_and_default_agree_on_the_example_image(tmp_path):
 
 
 def test_pure_python_prefilter_agrees_with_re2(monkeypatch):
-    from hubguard.detect.examples import expand
+    from tests.fakes import expand
 
     rules = load_rules()
     lines = [expand(t, seed="re2") for r in rules.token_rules for t in r.examples.positive]

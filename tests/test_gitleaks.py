@@ -15,11 +15,11 @@ import pytest
 
 from hubguard.cli import main
 from hubguard.detect.engine import Detector
-from hubguard.detect.examples import expand
 from hubguard.detect.gitleaks import python_regex
 from hubguard.detect.rules import load_rules
 from hubguard.errors import InputError
 from hubguard.model import hash_secret
+from tests.fakes import expand
 
 CONFIG = """
 title = "team gitleaks config"

@@ -17,10 +17,10 @@ import docker
 import docker.errors
 import pytest
 
-from hubguard.detect.examples import expand
 from hubguard.model import ScanReport
 from hubguard.scan import Scanner, ScanOptions
 from tests.conftest import DOCKER_CLI
+from tests.fakes import expand
 from tests.realimages import APP_DIR, build_tarballs, cache_root, recipe_key
 
 pytestmark = pytest.mark.engine

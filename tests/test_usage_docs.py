@@ -14,7 +14,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from hubguard.detect.examples import expand
+from tests.fakes import expand
 
 pytestmark = pytest.mark.engine
 USAGE = Path(__file__).resolve().parent.parent / "docs" / "usage.md"

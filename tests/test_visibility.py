@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from hubguard.config import Config, VisibilityRule
-from hubguard.detect.examples import expand
 from hubguard.docker_login import HUB_SERVER_URL, find_login
 from hubguard.docker_login import Login as HubCredentials
 from hubguard.errors import InputError
 from hubguard.reference import parse_reference
 from hubguard.visibility import HUB_API_URL_ENV, decide_visibility, retry_delay
 from tests.fake_hub import SECRET, USER, FakeHub, auths_login, docker_config, running_hub
+from tests.fakes import expand
 
 
 @pytest.fixture

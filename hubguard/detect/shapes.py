@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import re
 
-from hubguard.detect.examples import CHARSETS
-
-PART = re.compile(r"\{(" + "|".join(CHARSETS) + r"):(\d+)(?:,(\d+))?\}")
 CLASSES = {
     "alnum": "A-Za-z0-9",
     "upper": "A-Z",
@@ -28,6 +25,7 @@ CLASSES = {
     "b64": "A-Za-z0-9+/",
     "b64url": "A-Za-z0-9_-",
 }
+PART = re.compile(r"\{(" + "|".join(CLASSES) + r"):(\d+)(?:,(\d+))?\}")
 WORD = "A-Za-z0-9_"
 EDGE_EXTRA = {"b64": "+/", "b64url": r"\-"}  # beyond word characters
 # Between the name a value is assigned to and the value: `=`, `:`, `=>`, `:=`, quotes, spaces.

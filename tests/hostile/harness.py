@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubguard.detect.examples import expand
+from tests.fakes import expand
 
 MEMORY_LIMIT_MB = 512
 TIMEOUT = 120  # seconds: a hang bound, not a speed assertion

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubguard.detect.examples import expand
+from tests.fakes import expand
 
 CORPUS = Path(__file__).resolve().parent
 EXPECT = re.compile(r"^# expect: (.*)$", re.MULTILINE)
