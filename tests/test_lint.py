@@ -16,7 +16,7 @@ from hubguard.detect.engine import Detector
 from hubguard.detect.rules import RuleSet, load_rules
 from hubguard.errors import InputError
 from hubguard.lint import LINT_RULES, Linter, kind_of, lint
-from hubguard.lint.rules import looks_secret, secret_words
+from hubguard.lint.names import looks_secret, secret_words
 from hubguard.model import ScanReport
 from tests.lint_corpus import CORPUS, Case, cases
 from tests.test_cli import assert_one_line_error, hubguard

@@ -30,7 +30,8 @@ from hubguard.lint import catalog
 from hubguard.lint.catalog import LINT_RULES, LintRule
 from hubguard.lint.ci import WorkflowError, lint_shell_lines, lint_workflow
 from hubguard.lint.dockerfile import PRAGMA, Dockerfile, DockerfileError, parse
-from hubguard.lint.rules import DockerfileChecker, Issue, looks_secret, secret_words
+from hubguard.lint.names import looks_secret, secret_words
+from hubguard.lint.rules import DockerfileChecker, Issue
 from hubguard.model import Finding, ScanReport, Target, fingerprint, hash_secret
 
 __all__ = ["LINT_RULES", "LintRule", "Linter", "discover", "fix_hints", "lint"]

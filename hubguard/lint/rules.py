@@ -9,27 +9,19 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
 from pathlib import Path
 
-from hubguard.detect.content import CREDENTIAL_FILE_LIMIT
 from hubguard.detect.engine import Detector
-from hubguard.detect.rules import FileRule, RuleSet, glob_match
-from hubguard.errors import InputError
+from hubguard.detect.rules import RuleSet
 from hubguard.lint import catalog
+from hubguard.lint.credentials import WHOLE_CONTEXT, credential_match, rule_lives_under
 from hubguard.lint.dockerfile import Dockerfile, Instruction, Stage, assignments
-from hubguard.lint.shell import ASSIGNMENT, Command, commands
+from hubguard.lint.names import looks_secret
+from hubguard.lint.runs import config_files, run_script
+from hubguard.lint.shell import ASSIGNMENT, commands
 from hubguard.model import Severity
 
-# The token rules whose keywords name a secret setting (DB_PASSWORD, API_KEY, client_secret):
-# ARG / ENV names are judged with the same words, not a second list.
-NAME_KEYWORD_RULES = ("generic-secret-env", "generic-secret-assignment")
-# Words that may follow the secret word in a name (SECRET_KEY_BASE, TOKEN_VALUE), as in those
-# rules' regular expression; any other tail (TOKEN_URL, PASSWORD_FILE) names something else.
-NAME_TAIL = frozenset({"key", "base", "value", "salt", "str", "string", "b64", "base64", "secret", "token"})
 _KEPT_IN = {"ENV": "the image config", "ARG": "the history"}
-PUBLIC_WORD = "public"  # NEXT_PUBLIC_API_KEY is public by design (Docker's check exempts it too)
-WHOLE_CONTEXT = frozenset({".", "./", "/", "*", "./*", "./."})
 URL_WITH_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/@\s]*(?::|\$)[^/@\s]*)@")
 EPHEMERAL_MOUNTS = frozenset({"tmpfs", "cache", "secret", "bind"})
 
@@ -75,37 +67,6 @@ class StageState:
             self.home,
             {path: replace(secret) for path, secret in self.files.items()},
         )
-
-
-def secret_words(rules: RuleSet) -> tuple[str, ...]:
-    words = {
-        keyword.replace("-", "_")
-        for rule in rules.token_rules
-        if rule.id in NAME_KEYWORD_RULES
-        for keyword in rule.keywords
-    }
-    if not words:
-        raise InputError(f"the rule packs define none of {', '.join(NAME_KEYWORD_RULES)} (secret words)")
-    return tuple(sorted(words))
-
-
-def looks_secret(name: str, words: tuple[str, ...]) -> bool:
-    """Whether a variable name says it holds a secret: a secret word (or a word ending in one:
-    DBPASSWORD) followed by nothing but NAME_TAIL words. NPM_TOKEN, DB_PASSWORD, SECRET_KEY_BASE
-    and AWS_SECRET_ACCESS_KEY do; TOKEN_URL, PASSWORD_FILE and NEXT_PUBLIC_API_KEY do not."""
-    parts = [part for part in re.split(r"[^a-z0-9]+", name.lower()) if part]
-    if PUBLIC_WORD in parts:
-        return False
-    for end in range(len(parts)):
-        if all(part in NAME_TAIL for part in parts[end + 1 :]) and len(parts) - end - 1 <= 2:
-            for word in words:
-                pieces = word.split("_")
-                if len(pieces) > 1:
-                    if parts[end - len(pieces) + 1 : end + 1] == pieces:
-                        return True
-                elif parts[end] in (word, word + "s") or (len(word) >= 5 and parts[end].endswith(word)):
-                    return True
-    return False
 
 
 @dataclass
@@ -216,7 +177,7 @@ class DockerfileChecker:
                 ephemeral.append(self._resolve(target, state))
         written: dict[str, tuple[int, str]] = {}
         carried: dict[int, str] = {}  # command -> what secret it carries ("$NPM_TOKEN"), if any
-        for command in commands(_script(instruction)):
+        for command in commands(run_script(instruction)):
             argv = command.argv
             names = sorted(command.variables() & secret_vars)
             carries = f"${names[0]}" if names else ""
@@ -241,7 +202,7 @@ class DockerfileChecker:
                 continue
             if not carries:
                 continue
-            for target in command.writes() + _config_files(argv, command, secret_paths):
+            for target in command.writes() + config_files(argv, command, secret_paths):
                 path = self._resolve(target, state)
                 if any(_covers(mount, path) for mount in ephemeral):
                     continue
@@ -290,7 +251,7 @@ class DockerfileChecker:
                 continue
             if "://" in source:
                 continue
-            matched = self._credential_match(source)
+            matched = credential_match(self.rules, self.context_dir, source)
             if matched is not None:
                 flagged.add(source)
                 dest = self._resolve(destination, state)
@@ -307,39 +268,6 @@ class DockerfileChecker:
         context_sources = [source for source in sources if source not in flagged and "://" not in source]
         if context_sources and self.exposures is not None:
             self._context_copy(instruction, context_sources, destination, state, in_final)
-
-    def _credential_match(self, source: str) -> str | None:
-        """The title of the credential-file rule ``source`` names: by name, by a directory that
-        rule's paths live in (``.aws/``), and by content when the file is in the context."""
-        clean = posixpath.normpath(source.strip()).lstrip("/")
-        inside = self.context_dir is not None and clean != ".." and not clean.startswith("../")
-        local = self.context_dir / clean if inside else None  # type: ignore[operator]
-        if local is not None and any(char in clean for char in "*?["):
-            return None if not local.parent.is_dir() else self._glob_match(local.parent, clean)
-        if clean in WHOLE_CONTEXT or clean == "." or (local is not None and local.is_dir()):
-            # a directory's contents are the context-copy rule's (it honours .dockerignore)
-            under = [rule for rule in self.rules.file_rules if _rule_lives_under(rule, clean)]
-            return under[0].title if under else None
-        named = self.rules.file_rules_named(clean)
-        if not named:
-            named = [rule for rule in self.rules.file_rules if _rule_lives_under(rule, clean)]
-            if (local is not None and local.exists()) or not named:
-                return None
-            return named[0].title
-        if local is not None and local.is_file():
-            data = _head(local)
-            matching = [rule for rule in named if rule.matches(clean, data)]
-            return matching[0].title if matching else None
-        return named[0].title
-
-    def _glob_match(self, directory: Path, pattern: str) -> str | None:
-        for candidate in sorted(directory.iterdir()):
-            if candidate.is_file() and fnmatchcase(candidate.name, posixpath.basename(pattern)):
-                relative = posixpath.join(posixpath.dirname(pattern), candidate.name)
-                for rule in self.rules.file_rules_named(relative):
-                    if rule.matches(relative, _head(candidate)):
-                        return rule.title
-        return None
 
     def _context_copy(
         self,
@@ -414,7 +342,7 @@ class DockerfileChecker:
                 why = f"{path}: {secret.why} in stage {origin}"
             else:
                 named = self.rules.file_rules_named(root) or [
-                    rule for rule in self.rules.file_rules if _rule_lives_under(rule, root.lstrip("/"))
+                    rule for rule in self.rules.file_rules if rule_lives_under(rule, root.lstrip("/"))
                 ]
                 if not named:
                     continue
@@ -458,87 +386,7 @@ class DockerfileChecker:
         return posixpath.normpath(posixpath.join(state.workdir, path))
 
 
-def _script(instruction: Instruction) -> str:
-    """What the shell runs: the heredoc body for ``RUN <<EOF``, else the command line with any
-    heredoc bodies put back under it (as the shell sees ``cat <<EOF > file``)."""
-    if instruction.json_args is not None:
-        args = instruction.json_args
-        if len(args) >= 3 and args[0].rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash") and args[1] == "-c":
-            return args[2]
-        return " ".join(args)
-    text = instruction.text
-    if instruction.heredocs and re.fullmatch(r"<<-?[\"']?\S+?[\"']?(\s+\S*(sh|bash))?", text.strip()):
-        return instruction.heredocs[0].body
-    for heredoc in instruction.heredocs:
-        text += "\n" + heredoc.body + "\n" + heredoc.name
-    return text
-
-
-def _config_files(argv: list[str], command: Command, secret_paths: list[str]) -> list[str]:
-    """Files that well-known tools write their settings (and so the secret) to."""
-    if not argv:
-        return []
-    tool, rest = posixpath.basename(argv[0]), argv[1:]
-    sub = [arg for arg in rest if not arg.startswith("-")]
-    if tool == "git" and sub[:1] == ["config"]:
-        if "--global" in rest:
-            return ["~/.gitconfig"]
-        if "--system" in rest:
-            return ["/etc/gitconfig"]
-        for flag in ("--file", "-f"):
-            if flag in rest and rest.index(flag) + 1 < len(rest):
-                return [rest[rest.index(flag) + 1]]
-        return [".git/config"]
-    if tool == "git" and sub[:1] == ["clone"] and len(sub) >= 2:
-        directory = sub[2] if len(sub) >= 3 else posixpath.basename(sub[1]).removesuffix(".git")
-        return [posixpath.join(directory, ".git/config")]
-    if tool == "git" and sub[:2] in (["remote", "add"], ["remote", "set-url"]):
-        return [".git/config"]
-    if tool in ("npm", "pnpm") and (sub[:2] == ["config", "set"] or sub[:1] == ["set"]):
-        return ["~/.npmrc"]
-    if tool == "yarn" and sub[:2] == ["config", "set"]:
-        return ["~/.yarnrc"]
-    if tool in ("pip", "pip3") and sub[:2] == ["config", "set"]:
-        return ["/etc/pip.conf" if "--global" in rest else "~/.config/pip/pip.conf"]
-    if tool == "poetry" and sub[:1] == ["config"]:
-        return ["~/.config/pypoetry/auth.toml"]
-    if tool == "docker" and sub[:1] == ["login"]:
-        return ["~/.docker/config.json"]
-    if tool == "aws" and sub[:2] == ["configure", "set"]:
-        return ["~/.aws/credentials"]
-    if tool == "bundle" and sub[:1] == ["config"]:
-        return ["~/.bundle/config"]
-    if tool == "composer" and sub[:1] == ["config"]:
-        return ["~/.composer/auth.json" if "--global" in rest or "-g" in rest else "auth.json"]
-    if tool == "sed" and any(arg.startswith("-i") or arg == "--in-place" for arg in rest) and sub:
-        return [sub[-1]]
-    if (
-        tool in ("cp", "install")
-        and len(sub) >= 2
-        and any(prefix and source.startswith(prefix) for source in sub[:-1] for prefix in secret_paths)
-    ):
-        return [sub[-1]]
-    return []
-
-
 def _covers(prefix: str, path: str) -> bool:
     """``path`` is ``prefix`` or inside it (``/`` covers everything)."""
     prefix = prefix.rstrip("/") or "/"
     return path == prefix or prefix == "/" or path.startswith(prefix + "/")
-
-
-def _rule_lives_under(rule: FileRule, directory: str) -> bool:
-    """A directory such as ``.aws`` or ``root/.docker`` that holds files of ``rule`` by path
-    (``.aws/credentials``): copying the directory copies them."""
-    directory = directory.rstrip("/")
-    if not directory:
-        return False
-    return any("/" in pattern and glob_match(directory, pattern.rsplit("/", 1)[0]) for pattern in rule.paths)
-
-
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(CREDENTIAL_FILE_LIMIT)
-    except OSError:
-        return b""
