@@ -12,7 +12,7 @@ import pytest
 from hubguard.detect.rules import load_rules
 from hubguard.model import fingerprint
 from hubguard.report.json_report import to_dict
-from tests.test_report import sample_report
+from tests.report.samples import sample_report
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").glob("*.md")])

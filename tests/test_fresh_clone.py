@@ -62,5 +62,5 @@ def test_repository_file_tests_pass_in_a_fresh_clone(fresh_clone: Path):
 
 
 def test_report_tests_pass_in_a_fresh_clone(fresh_clone: Path):
-    result = pytest_in(fresh_clone, "tests/test_report.py")
+    result = pytest_in(fresh_clone, "tests/report")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -19,8 +19,8 @@ from hubguard.lint import LINT_RULES, Linter, kind_of, lint
 from hubguard.lint.names import looks_secret, secret_words
 from hubguard.model import ScanReport
 from tests.lint_corpus import CORPUS, Case, cases
+from tests.report.samples import sarif_validator
 from tests.test_cli import assert_one_line_error, hubguard
-from tests.test_report import sarif_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = cases()
