@@ -259,7 +259,7 @@ def test_exhaustive_and_default_agree_on_the_benchmarks_app_layer(tmp_path, monk
 
     from hubguard.scan import Scanner, ScanOptions
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "bench"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
     from imagebuild import write_app_layer, write_docker_archive
 
     layer, planted = write_app_layer(tmp_path, 2)

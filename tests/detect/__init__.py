@@ -1,0 +1,1 @@
+"""What looks at bytes: rules, the detection engine, decoders and gitleaks configs."""
