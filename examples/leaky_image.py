@@ -22,7 +22,6 @@ import json
 import random
 import secrets
 import sys
-import tarfile
 import textwrap
 import zipfile
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 # Run from a checkout (``python examples/…``): the fakes come from the test suite's generator,
 # tests/fakes.py, which the hubguard package does not ship.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from examples.save_archive import layer_tar, write_save_archive
 from tests.fakes import expand
 
 # Fresh fakes each run by default; ``--seed`` makes them (and so the whole archive) reproducible.
@@ -65,22 +65,6 @@ class Planter:
             entry["value"] = value
         self.planted.append(entry)
         return value
-
-
-def layer_tar(files: dict[str, bytes | None]) -> bytes:
-    """A layer: path -> bytes, or None for a directory."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.mtime = 1700000000
-            if data is None:
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            else:
-                info.size, info.mode = len(data), 0o644
-                tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 def zip_bytes(members: dict[str, str]) -> bytes:
@@ -265,22 +249,7 @@ def write_archive(
         _rng.seed(seed)
     planter = Planter(keep_values)
     layers, config = build(planter)
-    config_bytes = json.dumps(config).encode()
-    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-    members = {config_name: config_bytes}
-    layer_names = []
-    for _, data in layers:
-        name = hashlib.sha256(data).hexdigest() + "/layer.tar"
-        members[name] = data
-        layer_names.append(name)
-    members["manifest.json"] = json.dumps(
-        [{"Config": config_name, "RepoTags": [tag], "Layers": layer_names}]
-    ).encode()
-    with tarfile.open(path, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    write_save_archive(path, config, [data for _, data in layers], tag)
     return planter.planted
 
 

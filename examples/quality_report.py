@@ -21,7 +21,6 @@ import io
 import json
 import secrets
 import sys
-import tarfile
 import tempfile
 import textwrap
 import zipfile
@@ -33,9 +32,8 @@ from hubguard.model import Finding, ScanReport, hash_secret
 # Run from a checkout (``python examples/…``): the fakes come from the test suite's generator,
 # tests/fakes.py, which the hubguard package does not ship.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from examples.save_archive import layer_tar, write_save_archive
 from tests.fakes import expand
-
-MTIME = 1700000000
 
 
 @dataclass(frozen=True)
@@ -561,16 +559,6 @@ def _package_records(plan: ImagePlan, site: str, files: dict[str, bytes]) -> Non
     plan.files["/var/lib/dpkg/info/libssl3:amd64.md5sums"] = f"{md5}  {libssl.lstrip('/')}\n".encode()
 
 
-def layer_tar(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.size, info.mode, info.mtime = len(data), 0o644, MTIME
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 def zip_bytes(members: dict[str, str]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -583,20 +571,7 @@ def write_quality_archive(path: Path, tag: str = "hubguard-example/quality:1") -
     """Write the image as a ``docker save`` archive at ``path``; return what it plants."""
     plan = ImagePlan()
     layers, config = describe(plan)
-    config_bytes = json.dumps(config).encode()
-    members = {hashlib.sha256(config_bytes).hexdigest() + ".json": config_bytes}
-    layer_names = []
-    for _, data in layers:
-        name = hashlib.sha256(data).hexdigest() + "/layer.tar"
-        members[name] = data
-        layer_names.append(name)
-    manifest = [{"Config": next(iter(members)), "RepoTags": [tag], "Layers": layer_names}]
-    members["manifest.json"] = json.dumps(manifest).encode()
-    with tarfile.open(path, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    write_save_archive(path, config, [data for _, data in layers], tag)
     return plan.image
 
 

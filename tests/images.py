@@ -15,6 +15,8 @@ from pathlib import Path
 
 import zstandard
 
+from examples.save_archive import write_save_archive
+
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
 
@@ -106,17 +108,6 @@ def layer_digests(save_tar: Path, compression: str = "gzip") -> list[str]:
     return [layer["digest"] for layer in manifest["layers"]]
 
 
-def layer_tar(files: dict[str, bytes]) -> bytes:
-    """An uncompressed layer: ``files`` maps in-image paths to contents (``.wh.`` names delete)."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 def write_docker_archive(
     path: Path, layers: list[bytes], *, config: dict | None = None, tag: str = "hubguard-test/made:1"
 ) -> Path:
@@ -133,19 +124,5 @@ def write_docker_archive(
         "history": [{"created_by": f"step {number}"} for number in range(len(layers))],
         **(config or {}),
     }
-    config_bytes = json.dumps(image_config).encode()
-    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-    members = {config_name: config_bytes}
-    names = []
-    for data in layers:
-        name = hashlib.sha256(data).hexdigest() + "/layer.tar"
-        members[name] = data
-        names.append(name)
-    manifest = [{"Config": config_name, "RepoTags": [tag], "Layers": names}]
-    members["manifest.json"] = json.dumps(manifest).encode()
-    with tarfile.open(path, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    write_save_archive(path, image_config, layers, tag)
     return path

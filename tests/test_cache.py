@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from examples.save_archive import layer_tar
 from hubguard import cache
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json
 from hubguard.detect.engine import Hit
 from hubguard.model import Severity
 from hubguard.scan import Scanner, ScanOptions
-from tests.images import layer_tar, write_docker_archive
+from tests.images import write_docker_archive
 
 THIRD_PARTY_FIXTURE = "/app/node_modules/acme-sdk/test/fixtures/auth.js"
 NPM_LOCKFILE = "/app/node_modules/.package-lock.json"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from examples.leaky_image import write_archive
-from tests.images import layer_digests, layer_tar, write_docker_archive, write_oci_tar
+from examples.save_archive import layer_tar
+from tests.images import layer_digests, write_docker_archive, write_oci_tar
 
 
 def hubguard(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from examples.quality_report import QualityImage, Score, score, write_quality_archive, zip_bytes
+from examples.save_archive import layer_tar
 from hubguard.model import ScanReport, hash_secret
 from hubguard.scan import Scanner, ScanOptions
-from tests.images import layer_tar, write_docker_archive
+from tests.images import write_docker_archive
 
 THIRD_PARTY_FIXTURES = {
     "/usr/local/lib/python3.11/site-packages/botocore/tests/unit/test_signers.py",

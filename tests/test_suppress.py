@@ -465,6 +465,9 @@ def test_baseline_document_in_detect_secrets_format(tmp_path, fake_token):
 
     rules = load_rules()
     github, other = fake_token("ghp_{alnum:36}"), fake_token("{alnum:20}")
+    in_env = Finding(
+        "env-secret", "Secret in ENV", Severity.HIGH, "config", "Config.Env", None, hash_secret(other), "…"
+    )
     findings = [
         Finding(
             "github-pat-classic",
@@ -476,26 +479,8 @@ def test_baseline_document_in_detect_secrets_format(tmp_path, fake_token):
             hash_secret(github),
             "…",
         ),
-        Finding(
-            "env-secret",
-            "Secret in ENV",
-            Severity.HIGH,
-            "config",
-            "Config.Env",
-            None,
-            hash_secret(other),
-            "…",
-        ),
-        Finding(
-            "env-secret",
-            "Secret in ENV",
-            Severity.HIGH,
-            "config",
-            "Config.Env",
-            None,
-            hash_secret(other),
-            "…",
-        ),
+        in_env,
+        in_env,  # the same finding twice (two images, say)
     ]
     previous = {
         "results": {"old.py": [{"type": "Secret Keyword", "hashed_secret": "ab" * 20, "line_number": 1}]}

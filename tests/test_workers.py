@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from examples.save_archive import layer_tar
 from hubguard.errors import ScanIncomplete
 from hubguard.model import ScanReport, hash_secret
 from hubguard.scan import PARALLEL_MIN_BYTES, Scanner, ScanOptions
-from tests.images import layer_tar, write_docker_archive
+from tests.images import write_docker_archive
 
 FILLER = b"log.info('nothing to see here')\n" * (PARALLEL_MIN_BYTES // 2 // 32 + 1)
 

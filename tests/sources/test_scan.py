@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from examples.save_archive import layer_tar, write_tar
 from hubguard.model import hash_secret
 from hubguard.scan import Scanner, ScanOptions
-from tests.images import layer_tar, write_docker_archive, write_oci_dir, write_oci_tar
+from tests.images import write_docker_archive, write_oci_dir, write_oci_tar
 
 DOCKER_CLI = "/usr/bin/docker"
 
@@ -186,11 +187,7 @@ def test_opaque_whiteout_hides_the_lower_directory(docker_client, fake_token, tm
     members["manifest.json"] = json.dumps(
         [{"Config": "config.json", "RepoTags": [tag], "Layers": ["l0/layer.tar", "l1/layer.tar"]}]
     ).encode()
-    with tarfile.open(archive, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    write_tar(archive, members)
     subprocess.run([DOCKER_CLI, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
     try:
         report = Scanner(ScanOptions()).scan([tag])
