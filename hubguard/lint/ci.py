@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import yaml
 
-from hubguard.lint import catalog
+import hubguard.lint.catalog as catalog
 from hubguard.lint.rules import Issue
 
 BUILD_COMMAND = re.compile(r"\b(?:docker(?:\s+buildx)?(?:\s+image)?\s+build|podman\s+build|buildah\s+bud)\b")

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import hubguard.lint.catalog as catalog
 from hubguard.detect.engine import Detector
 from hubguard.detect.rules import RuleSet
-from hubguard.lint import catalog
 from hubguard.lint.credentials import WHOLE_CONTEXT, credential_match, rule_lives_under
 from hubguard.lint.dockerfile import Dockerfile, Instruction, Stage, assignments
 from hubguard.lint.names import looks_secret
