@@ -27,7 +27,7 @@ from hubguard.owners import DigestingReader, is_database
 from hubguard.owners.base import base_label, image_ownership
 from hubguard.owners.records import DATABASE_LIMIT, file_digests
 from hubguard.scan_records import ImageScan, LayerScan, cached_layer_scan, layer_name
-from hubguard.sources import ImageStream, Source, engine, source_for
+from hubguard.sources import ImageStream, Source, engine_source, source_for
 from hubguard.sources.image import Image, Layer
 from hubguard.sources.layers import (
     Expected,
@@ -95,7 +95,7 @@ class Scanner:
     def scan_engine_image(self, reference: str, image_id: str) -> ScanReport:
         """Scan exactly ``image_id`` (what ``reference`` pointed at when resolved), for a push."""
         report = ScanReport()
-        self._scan_source(engine(), reference, report, image_id)
+        self._scan_source(engine_source(), reference, report, image_id)
         return report
 
     def _scan_source(self, source: Source, spec: str, report: ScanReport, identity: str = "") -> None:

@@ -71,10 +71,10 @@ def source_for(spec: str) -> Source:
         source: Source = importlib.import_module(module).SOURCE
         if source.claims(spec):
             return source
-    return engine()
+    return engine_source()
 
 
-def engine() -> Source:
+def engine_source() -> Source:
     """The Docker engine, for a reference that must be read from it (a push's)."""
     return importlib.import_module(ENGINE).SOURCE
 
