@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from hubguard.errors import InputError
 from hubguard.model import Severity
-from hubguard.reference import (
+from hubguard.push.reference import (
     DEFAULT_DOMAIN,
     LEGACY_DEFAULT_DOMAIN,
     looks_like_registry,

@@ -24,9 +24,12 @@ import docker
 import docker.errors
 import pytest
 
-import hubguard.push
+import hubguard.push.flow
 from hubguard import cli
+from hubguard.push.docker_cli import DockerOutput, explain_failure
+from hubguard.push.reference import parse_reference
 from tests.local_http import serving
+from tests.push.running import PUSH_TIMEOUT, run_hubguard
 
 pytestmark = pytest.mark.engine
 
@@ -39,20 +42,6 @@ MANIFEST_TYPES = ", ".join(
 )
 FINGERPRINT_LINE = re.compile(r"^hubguard: +fingerprint:([0-9a-f]{32})  # ", re.MULTILINE)
 PUSHED_LINE = re.compile(r"^hubguard: pushed (\S+) as (sha256:[0-9a-f]{64}) ", re.MULTILINE)
-PUSH_TIMEOUT = 300
-
-
-def run_hubguard(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hubguard", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=PUSH_TIMEOUT,
-        env=env,
-    )
 
 
 def manifest(registry: str, repository: str, tag: str) -> tuple[int, str]:
@@ -201,14 +190,14 @@ def test_tag_repointed_between_scan_and_push_is_refused(
     """The engine re-tags the image after the scan and decision, just before the push."""
     name = repository(registry, "public")
     tag(clean_image, f"{name}:1")
-    decide = hubguard.push.decide
+    decide = hubguard.push.flow.decide
 
     def decide_then_retag(*args, **kwargs):
         decision = decide(*args, **kwargs)
         tag(busybox_image, f"{name}:1")
         return decision
 
-    monkeypatch.setattr(hubguard.push, "decide", decide_then_retag)
+    monkeypatch.setattr(hubguard.push.flow, "decide", decide_then_retag)
     monkeypatch.chdir(project)
 
     code = cli.main(["push", f"{name}:1"])
@@ -794,9 +783,7 @@ def test_unreachable_registry_is_explained(project, tag, clean_image):
 )
 def test_docker_push_failure_lines_are_translated(docker_line, words):
     """docker's exact failure lines (as it prints them) → cause and fix, docker's line not repeated."""
-    output = hubguard.push.DockerOutput(
-        1, "The push refers to repository [docker.io/myname/app]\n", docker_line + "\n"
-    )
-    text = hubguard.push.explain_failure(output, hubguard.push.parse_reference("myname/app:1"))
+    output = DockerOutput(1, "The push refers to repository [docker.io/myname/app]\n", docker_line + "\n")
+    text = explain_failure(output, parse_reference("myname/app:1"))
     assert words in text
     assert docker_line not in text
