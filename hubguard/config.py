@@ -107,11 +107,6 @@ class Config:
             key=lambda rule: (rule.specificity, rule.rank, rule.visibility == "public"),
         )
 
-    def visibility_for(self, name: str) -> tuple[str, Path] | None:
-        """``("public" | "private", file that said so)`` for ``name``, or None if unconfigured."""
-        rule = self.matching_rule(name)
-        return None if rule is None else (rule.visibility, rule.origin)
-
 
 def load_config(cwd: Path | None = None) -> Config:
     """Read the user file, then the project file found from ``cwd`` (default: the current

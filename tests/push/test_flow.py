@@ -3,25 +3,19 @@ a refusal leaves no manifest behind, an allowed push is the scanned image, byte 
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
 import pty
 import re
-import secrets
 import socket
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import docker
-import docker.errors
 import pytest
 
 import hubguard.push.flow
@@ -29,93 +23,13 @@ from hubguard import cli
 from hubguard.push.docker_cli import DockerOutput, explain_failure
 from hubguard.push.reference import parse_reference
 from tests.local_http import serving
-from tests.push.running import PUSH_TIMEOUT, run_hubguard
+from tests.push.running import PUSH_TIMEOUT, manifest, path_of, repository, run_hubguard
 
 pytestmark = pytest.mark.engine
 
 DOCKER_CLI = "/usr/bin/docker"
-MANIFEST_TYPES = ", ".join(
-    (
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.oci.image.manifest.v1+json",
-    )
-)
 FINGERPRINT_LINE = re.compile(r"^hubguard: +fingerprint:([0-9a-f]{32})  # ", re.MULTILINE)
 PUSHED_LINE = re.compile(r"^hubguard: pushed (\S+) as (sha256:[0-9a-f]{64}) ", re.MULTILINE)
-
-
-def manifest(registry: str, repository: str, tag: str) -> tuple[int, str]:
-    """(HTTP status, Docker-Content-Digest) of ``HEAD /v2/<repository>/manifests/<tag>``."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(
-        f"http://{registry}/v2/{repository}/manifests/{tag}",
-        method="HEAD",
-        headers={"Accept": MANIFEST_TYPES},
-    )
-    try:
-        with opener.open(request, timeout=10) as response:
-            return response.status, response.headers.get("Docker-Content-Digest", "")
-    except urllib.error.HTTPError as error:
-        return error.code, ""
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working directory whose .hubguard.toml makes ``public/*`` public and ``private/*``
-    private on any loopback registry; user config and layer cache are kept out of the way."""
-    directory = tmp_path / "project"
-    directory.mkdir()
-    (directory / ".hubguard.toml").write_text(
-        '[visibility]\n"127.0.0.1:*/public/*" = "public"\n"127.0.0.1:*/private/*" = "private"\n'
-    )
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("HUBGUARD_CACHE_DIR", str(tmp_path / "cache"))
-    return directory
-
-
-@pytest.fixture
-def tag(docker_client: docker.DockerClient) -> Iterator[Callable[[str, str], str]]:
-    """``tag(image, "registry/repo:tag")`` tags an image in the engine; untagged afterwards."""
-    made: list[str] = []
-
-    def make(image: str, reference: str) -> str:
-        repository, _, version = reference.rpartition(":")
-        assert docker_client.api.tag(image, repository, version)
-        made.append(reference)
-        return reference
-
-    yield make
-    for reference in made:
-        with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.api.remove_image(reference)
-
-
-@pytest.fixture
-def leaky_image(build_image, busybox_image, fake_token) -> str:
-    """An image whose file holds a SendGrid key: a high finding, below the private threshold."""
-    key = fake_token("SG.{b64url:22}.{b64url:43}")
-    image = build_image(
-        f"FROM {busybox_image}\nCOPY mail.conf /app/mail.conf\n", {"mail.conf": f"relay_key: {key}\n"}
-    )
-    return image.id
-
-
-@pytest.fixture
-def clean_image(build_image, busybox_image) -> str:
-    """A harmless image with unique content, so pushing and pulling it moves a new layer."""
-    image = build_image(
-        f"FROM {busybox_image}\nCOPY hello.txt /app/hello.txt\n",
-        {"hello.txt": f"hello {secrets.token_hex(8)}\n"},
-    )
-    return image.id
-
-
-def repository(registry: str, visibility: str) -> str:
-    return f"{registry}/{visibility}/app-{secrets.token_hex(4)}"
-
-
-def path_of(name: str) -> str:
-    return name.split("/", 1)[1]
 
 
 def test_leaky_image_to_a_public_repository_is_refused_and_the_registry_has_nothing(
