@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import secrets
 import subprocess
 import sys
@@ -56,3 +58,24 @@ def repository(registry: str, visibility: str) -> str:
 
 def path_of(name: str) -> str:
     return name.split("/", 1)[1]
+
+
+def on_a_terminal(command: list[str], cwd: Path, *, stream: str) -> tuple[int, bytes, bytes]:
+    """Run ``command`` with its ``stream`` ("stdout" or "stderr") on a pseudo-terminal and the
+    other on a pipe: (exit code, what reached the terminal, what reached the pipe)."""
+    controller, terminal = pty.openpty()
+    piped = {"stdout": "stderr", "stderr": "stdout"}[stream]
+    process = subprocess.Popen(command, cwd=cwd, **{stream: terminal, piped: subprocess.PIPE})
+    os.close(terminal)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, err = process.communicate(timeout=PUSH_TIMEOUT)
+    os.close(controller)
+    return process.returncode, bytes(shown), out if piped == "stdout" else err

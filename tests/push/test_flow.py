@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import pty
 import re
 import socket
 import subprocess
@@ -23,7 +22,7 @@ from hubguard import cli
 from hubguard.push.docker_cli import DockerOutput, explain_failure
 from hubguard.push.reference import parse_reference
 from tests.local_http import serving
-from tests.push.running import PUSH_TIMEOUT, manifest, path_of, repository, run_hubguard
+from tests.push.running import manifest, on_a_terminal, path_of, repository, run_hubguard
 
 pytestmark = pytest.mark.engine
 
@@ -267,27 +266,11 @@ def test_push_under_a_terminal_passes_docker_progress_through(registry, project,
     confirmed from what it printed."""
     name = repository(registry, "public")
     tag(clean_image, f"{name}:1")
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hubguard", "push", f"{name}:1"],
-        cwd=project,
-        stdout=terminal,
-        stderr=subprocess.PIPE,
+    returncode, shown, stderr = on_a_terminal(
+        [sys.executable, "-m", "hubguard", "push", f"{name}:1"], project, stream="stdout"
     )
-    os.close(terminal)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the last writer closed the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    _, stderr = process.communicate(timeout=PUSH_TIMEOUT)
-    os.close(controller)
 
-    assert process.returncode == 0, stderr.decode()
+    assert returncode == 0, stderr.decode()
     assert b"\x1b[" in shown  # docker's cursor movement reached the terminal
     status, digest = manifest(registry, path_of(name), "1")
     assert status == 200
@@ -397,7 +380,7 @@ def test_dry_run_decides_and_pushes_nothing(registry, project, tag, clean_image)
 def decision_validator():
     import jsonschema
 
-    schema_file = Path(__file__).resolve().parent.parent / "docs" / "push-decision.schema.json"
+    schema_file = Path(__file__).resolve().parents[2] / "docs" / "push-decision.schema.json"
     schema = json.loads(schema_file.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)

@@ -5,7 +5,6 @@ stderr only, and the suppression files checked before any scan. Real CLI, engine
 from __future__ import annotations
 
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.push.running import PUSH_TIMEOUT, manifest, path_of, repository, run_hubguard
+from tests.push.running import PUSH_TIMEOUT, manifest, on_a_terminal, path_of, repository, run_hubguard
 
 pytestmark = pytest.mark.engine
 SUMMARY = re.compile(r"^1 finding \(0 critical, 1 high, 0 medium, 0 low\), .*scan complete$")
@@ -59,25 +58,9 @@ def test_progress_bar_on_a_terminal_counts_bytes_and_pipes_see_none(registry, pr
         "import sys, hubguard.report.progress as progress; progress.DELAY = 0; "
         "from hubguard.cli import main; sys.exit(main(sys.argv[1:]))"
     )
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-c", no_delay, "push", "--dry-run", f"{name}:1"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
+    returncode, shown, _ = on_a_terminal(
+        [sys.executable, "-c", no_delay, "push", "--dry-run", f"{name}:1"], project, stream="stderr"
     )
-    os.close(terminal)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the last writer closed the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    process.communicate(timeout=PUSH_TIMEOUT)
-    os.close(controller)
     piped = subprocess.run(
         [sys.executable, "-c", no_delay, "push", "--dry-run", f"{name}:1"],
         cwd=project,
@@ -87,7 +70,7 @@ def test_progress_bar_on_a_terminal_counts_bytes_and_pipes_see_none(registry, pr
     )
 
     text = shown.decode(errors="replace")
-    assert process.returncode == 0, text
+    assert returncode == 0, text
     assert "scanning layers" in text
     assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? (bytes|kB|MB)", text)  # bytes, not layers
     assert piped.returncode == 0, piped.stderr
