@@ -121,7 +121,13 @@ def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
     push.add_argument(
         "--format", choices=options.FORMATS, default="table", help="format of the findings shown"
     )
-    push.add_argument("--output", "-o", type=Path, help="write the findings to this file")
+    push.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the findings to FILE (a table at a fixed 100 columns) and print only the summary line",
+    )
     push.add_argument(
         "--rules", type=Path, action="append", default=[], metavar="PATH", help=options.RULES_HELP
     )
