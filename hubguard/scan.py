@@ -173,12 +173,18 @@ class Scanner:
         client = engine_client()
         image_id = image_id or resolve_image_id(client, reference)
         inspect = client.api.inspect_image(image_id)
-        total = len((inspect.get("RootFS") or {}).get("Layers") or []) or 1
+        total = int(inspect.get("Size") or 0) or 1  # bytes of layer content, as the engine counts
         scans: dict[str, LayerScan] = {}
+        done = [0]  # bytes of the export read so far (tar headers too, so capped at total)
 
         def scan_layer(member: str, reader: BinaryIO) -> None:
-            scans[member] = self.read_layer(reader, member, fanout)
-            self.progress(min(len(scans), total), total)
+            before = done[0]
+
+            def read(count: int) -> None:
+                done[0] = before + count
+                self.progress(min(done[0], total), total)
+
+            scans[member] = self.read_layer(reader, member, fanout, read=read)
 
         with self.fanout(int(inspect.get("Size") or 0)) as fanout:
             images = stream_daemon_image(
@@ -190,6 +196,7 @@ class Scanner:
                 all_platforms=self.options.all_platforms,
             )
             fanout.finish()
+        self.progress(total, total)
         for scan in scans.values():
             scan.hits = _unique(self.detector, scan.hits)
         for image in images:
@@ -408,7 +415,7 @@ class Scanner:
                         fanout.submit(scan, (kind, path, body, line_no, binary), len(body))
                 if digesting is not None:
                     scan.records.digests[path] = digesting.digests()
-            if read is not None and stream.seekable():
+            if read is not None:  # blobs and the engine's streamed members can all tell()
                 read(stream.tell())
         scan.hits.extend(name_hits.values())
         scan.raw_digest = expected.raw_digest if expected is not None else ""
