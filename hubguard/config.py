@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from hubguard.errors import InputError
 from hubguard.model import Severity
-from hubguard.reference import (
+from hubguard.push.reference import (
     DEFAULT_DOMAIN,
     LEGACY_DEFAULT_DOMAIN,
     looks_like_registry,
@@ -106,11 +106,6 @@ class Config:
             candidates,
             key=lambda rule: (rule.specificity, rule.rank, rule.visibility == "public"),
         )
-
-    def visibility_for(self, name: str) -> tuple[str, Path] | None:
-        """``("public" | "private", file that said so)`` for ``name``, or None if unconfigured."""
-        rule = self.matching_rule(name)
-        return None if rule is None else (rule.visibility, rule.origin)
 
 
 def load_config(cwd: Path | None = None) -> Config:

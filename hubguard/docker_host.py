@@ -22,8 +22,8 @@ import docker.errors
 import docker.tls
 import requests.exceptions
 
-from hubguard.docker_login import docker_config_dir, read_docker_config
 from hubguard.errors import InputError
+from hubguard.push.credentials import docker_config_dir, read_docker_config
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_CONTEXT = "default"

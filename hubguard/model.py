@@ -7,6 +7,8 @@ convention) and a short redacted preview.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Literal
@@ -191,3 +193,59 @@ class ScanReport:
             if finding.owner is not None:
                 counts[finding.owner.kind] += 1
         return counts
+
+
+# Wording and order shared by the policy's messages and every report format.
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Worst first, then by place: the same report renders byte-identically every run."""
+    return sorted(
+        findings,
+        key=lambda f: (
+            -f.severity,
+            f.target,
+            f.layer.index if f.layer else -1,
+            f.path,
+            f.line or 0,
+            f.rule_id,
+            f.fingerprint,
+        ),
+    )
+
+
+def printable(text: str) -> str:
+    """Escape control and format characters: image metadata is attacker-controlled, and an
+    escape sequence or bidi override in ``created_by`` must not reach a terminal or CI log."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii") if unicodedata.category(char).startswith("C") else char
+        for char in text
+    )
+
+
+def short_digest(digest: str, length: int = 12) -> str:
+    """``sha256:0123456789ab`` – enough to tell layers apart, short enough for a table."""
+    algorithm, sep, hexpart = digest.partition(":")
+    return f"{algorithm}:{hexpart[:length]}" if sep else digest[:length]
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def where(finding: Finding) -> str:
+    """Path, line and layer in one phrase, e.g. ``/app/.env:3 in layer 2 sha256:…``."""
+    text = printable(finding.path)
+    if finding.line is not None:
+        text += f":{finding.line}"
+    if finding.layer is not None:
+        text += f" in layer {finding.layer.index} {short_digest(finding.layer.digest)}"
+    return text
+
+
+def state_phrase(finding: Finding) -> str:
+    """``present``, or ``deleted by layer 4 sha256:…`` – a deleted file still ships in its layer."""
+    if finding.hidden_by is None:
+        return finding.state
+    hidden = finding.hidden_by
+    return f"{finding.state} by layer {hidden.index} {short_digest(hidden.digest)}"

@@ -117,16 +117,23 @@ class Scanner:
     def _scan_streamed(self, stream: ImageStream, report: ScanReport) -> None:
         """Scan while the engine exports: one pass over the ``docker save`` stream, no
         temporary file; each layer is read (and hashed) as it passes, detection fans out."""
-        total = stream.layer_count
+        total = stream.size or 1  # bytes of layer content, as the source counts them
         scans: dict[str, LayerScan] = {}
+        done = [0]  # bytes of the export read so far (tar headers too, so capped at total)
 
         def scan_layer(member: str, reader: BinaryIO) -> None:
-            scans[member] = self.read_layer(reader, member, fanout)
-            self.progress(min(len(scans), total), total)
+            before = done[0]
+
+            def read(count: int) -> None:
+                done[0] = before + count
+                self.progress(min(done[0], total), total)
+
+            scans[member] = self.read_layer(reader, member, fanout, read=read)
 
         with self.fanout(stream.size) as fanout:
             images = stream.read(scan_layer)
             fanout.finish()
+        self.progress(total, total)
         for scan in scans.values():
             scan.hits = _unique(self.detector, scan.hits)
         for image in images:
@@ -310,7 +317,7 @@ class Scanner:
                         fanout.submit(scan, (kind, path, body, line_no, binary), len(body))
                 if digesting is not None:
                     scan.records.digests[path] = digesting.digests()
-            if read is not None and stream.seekable():
+            if read is not None:  # blobs and the engine's streamed members can all tell()
                 read(stream.tell())
         scan.hits.extend(name_hits.values())
         scan.raw_digest = expected.raw_digest if expected is not None else ""

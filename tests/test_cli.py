@@ -284,7 +284,7 @@ def test_help_names_allowed_values_and_defaults():
 
 
 def test_docker_hubguard_help_says_docker_hubguard():
-    plugin = [sys.executable, "-m", "hubguard.plugin", "hubguard"]
+    plugin = [sys.executable, "-m", "hubguard.push.plugin", "hubguard"]
     for args in ([], ["scan"], ["push"]):
         result = subprocess.run([*plugin, *args, "--help"], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr

@@ -21,6 +21,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def visibility_for(config: Config, name: str) -> tuple[str, Path] | None:
+    """``("public" | "private", file that said so)`` for ``name`` by the rule that decides it."""
+    rule = config.matching_rule(name)
+    return None if rule is None else (rule.visibility, rule.origin)
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -42,7 +48,7 @@ def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert config.public_threshold is Severity.LOW
     assert config.private_threshold is Severity.CRITICAL
     assert (config.hub_api_url, config.hub_timeout) == (DEFAULT_HUB_API_URL, 5.0)
-    assert config.visibility_for("docker.io/myorg/app") is None
+    assert visibility_for(config, "docker.io/myorg/app") is None
 
 
 def test_project_file_in_a_parent_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,12 +72,12 @@ def test_project_file_in_a_parent_directory(tmp_path: Path, monkeypatch: pytest.
     )
     config = load_config()
     assert config.files == (config_file,)
-    assert config.visibility_for("docker.io/myorg/app") == ("private", config_file)
-    assert config.visibility_for("docker.io/myorg/team/app") == ("private", config_file)
-    assert config.visibility_for("registry.example.com/x/y") == ("private", config_file)
-    assert config.visibility_for("localhost:5000/app") == ("public", config_file)
-    assert config.visibility_for("docker.io/otherorg/app") is None
-    assert config.visibility_for("localhost:5001/app") is None
+    assert visibility_for(config, "docker.io/myorg/app") == ("private", config_file)
+    assert visibility_for(config, "docker.io/myorg/team/app") == ("private", config_file)
+    assert visibility_for(config, "registry.example.com/x/y") == ("private", config_file)
+    assert visibility_for(config, "localhost:5000/app") == ("public", config_file)
+    assert visibility_for(config, "docker.io/otherorg/app") is None
+    assert visibility_for(config, "localhost:5001/app") is None
     assert (config.public_threshold, config.private_threshold) == (Severity.MEDIUM, Severity.HIGH)
     assert (config.hub_api_url, config.hub_timeout) == ("http://127.0.0.1:8080", 1.5)
 
@@ -86,14 +92,14 @@ def test_pyproject_table_when_no_hubguard_toml(tmp_path: Path, monkeypatch: pyte
     write(root / "src" / "pyproject.toml", '[project]\nname = "inner"\n')
     config = load_config()
     assert config.files == (pyproject,)
-    assert config.visibility_for("docker.io/me/app") == ("private", pyproject)
+    assert visibility_for(config, "docker.io/me/app") == ("private", pyproject)
 
 
 def test_hubguard_toml_wins_over_a_nearer_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = project(tmp_path, monkeypatch)
     dotfile = write(root / ".hubguard.toml", '[visibility]\n"docker.io/me/*" = "public"\n')
     write(root / "src" / "pyproject.toml", '[tool.hubguard.visibility]\n"docker.io/me/*" = "private"\n')
-    assert load_config().visibility_for("docker.io/me/app") == ("public", dotfile)
+    assert visibility_for(load_config(), "docker.io/me/app") == ("public", dotfile)
 
 
 def test_user_config_merges_under_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,8 +125,8 @@ def test_user_config_merges_under_project(tmp_path: Path, monkeypatch: pytest.Mo
     )
     config = load_config()
     assert config.files == (user, dotfile)
-    assert config.visibility_for("docker.io/me/app") == ("private", user)
-    assert config.visibility_for("docker.io/shared/app") == ("public", dotfile)
+    assert visibility_for(config, "docker.io/me/app") == ("private", user)
+    assert visibility_for(config, "docker.io/shared/app") == ("public", dotfile)
     assert config.public_threshold is Severity.LOW
     assert config.private_threshold is Severity.HIGH
     assert config.hub_timeout == 2.0
@@ -131,7 +137,7 @@ def test_user_config_defaults_to_dot_config(
 ) -> None:
     project(tmp_path, monkeypatch)
     user = write(isolated_home / ".config" / "hubguard" / "config.toml", '[visibility]\n"*" = "private"\n')
-    assert load_config().visibility_for("quay.io/a/b") == ("private", user)
+    assert visibility_for(load_config(), "quay.io/a/b") == ("private", user)
     # A relative XDG_CONFIG_HOME is ignored, as the XDG spec says.
     monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")
     assert load_config().files == (user,)
@@ -173,8 +179,8 @@ def test_equally_specific_conflict_fails_closed(tmp_path: Path, monkeypatch: pyt
         '[visibility]\n"docker.io/me/*a*" = "private"\n"docker.io/me/*b*" = "public"\n',
     )
     config = load_config()
-    assert config.visibility_for("docker.io/me/ab")[0] == "public"
-    assert config.visibility_for("docker.io/me/a")[0] == "private"
+    assert visibility_for(config, "docker.io/me/ab")[0] == "public"
+    assert visibility_for(config, "docker.io/me/a")[0] == "private"
 
 
 @pytest.mark.parametrize(
@@ -191,7 +197,7 @@ def test_patterns_are_normalised_like_names(
 ) -> None:
     root = project(tmp_path, monkeypatch)
     write(root / ".hubguard.toml", f'[visibility]\n"{pattern}" = "Private"\n')
-    assert load_config().visibility_for(name) == ("private", root / ".hubguard.toml")
+    assert visibility_for(load_config(), name) == ("private", root / ".hubguard.toml")
 
 
 @pytest.mark.parametrize(

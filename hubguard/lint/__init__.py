@@ -306,6 +306,18 @@ def fix_hints(report: ScanReport, width: int) -> str:
     )
 
 
+def lint_targets(paths: Sequence[str]) -> list[str]:
+    """What ``hubguard lint PATH...`` reads: each named file (it must exist: a typo must not
+    lint nothing and pass), and what ``discover`` finds in each named directory (default: .)."""
+    found = [
+        target
+        for path in paths or ["."]
+        for target in (discover(Path(path)) if os.path.isdir(path) else [path])
+    ]
+    require_files(found)
+    return found
+
+
 def require_files(paths: Sequence[str]) -> None:
     """Named paths must exist: a typo must not lint nothing and pass."""
     for path in paths:

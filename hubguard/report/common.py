@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterable
-
 from hubguard.model import Finding, LayerRef, ScanReport
+
+# The wording the push policy shares lives in hubguard.model; the formats import it from here.
+from hubguard.model import ordered as ordered
+from hubguard.model import printable as printable
+from hubguard.model import short_digest as short_digest
+from hubguard.model import state_phrase as state_phrase
+from hubguard.model import truncate as truncate
+from hubguard.model import where as where
 
 # ``--output FILE`` writes the table this wide: the same file whatever terminal wrote it.
 FILE_WIDTH = 100
-
-
-def ordered(findings: Iterable[Finding]) -> list[Finding]:
-    """Worst first, then by place: the same report renders byte-identically every run."""
-    return sorted(
-        findings,
-        key=lambda f: (
-            -f.severity,
-            f.target,
-            f.layer.index if f.layer else -1,
-            f.path,
-            f.line or 0,
-            f.rule_id,
-            f.fingerprint,
-        ),
-    )
-
-
-def printable(text: str) -> str:
-    """Escape control and format characters: image metadata is attacker-controlled, and an
-    escape sequence or bidi override in ``created_by`` must not reach a terminal or CI log."""
-    return "".join(
-        char.encode("unicode_escape").decode("ascii") if unicodedata.category(char).startswith("C") else char
-        for char in text
-    )
-
-
-def short_digest(digest: str, length: int = 12) -> str:
-    """``sha256:0123456789ab`` – enough to tell layers apart, short enough for a table."""
-    algorithm, sep, hexpart = digest.partition(":")
-    return f"{algorithm}:{hexpart[:length]}" if sep else digest[:length]
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def layer_label(layer: LayerRef, created_by_limit: int = 80) -> str:
@@ -52,24 +22,6 @@ def layer_label(layer: LayerRef, created_by_limit: int = 80) -> str:
     if layer.created_by:
         label += " " + truncate(printable(" ".join(layer.created_by.split())), created_by_limit)
     return label
-
-
-def where(finding: Finding) -> str:
-    """Path, line and layer in one phrase, e.g. ``/app/.env:3 in layer 2 sha256:…``."""
-    text = printable(finding.path)
-    if finding.line is not None:
-        text += f":{finding.line}"
-    if finding.layer is not None:
-        text += f" in layer {finding.layer.index} {short_digest(finding.layer.digest)}"
-    return text
-
-
-def state_phrase(finding: Finding) -> str:
-    """``present``, or ``deleted by layer 4 sha256:…`` – a deleted file still ships in its layer."""
-    if finding.hidden_by is None:
-        return finding.state
-    hidden = finding.hidden_by
-    return f"{finding.state} by layer {hidden.index} {short_digest(hidden.digest)}"
 
 
 def describe(finding: Finding) -> str:

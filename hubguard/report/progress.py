@@ -20,10 +20,12 @@ DELAY = 1.0
 class ByteProgress:
     """``update(done_bytes, total_bytes)`` as work completes; use as a context manager."""
 
-    def __init__(self, what: str = "scanning", console: Console | None = None, delay: float = DELAY) -> None:
+    def __init__(
+        self, what: str = "scanning", console: Console | None = None, delay: float | None = None
+    ) -> None:
         self.what = what
         self.console = console
-        self.delay = delay
+        self.delay = DELAY if delay is None else delay  # read when made: a test may set DELAY
         self.started = time.monotonic()
         self.bar: Any = None
         self.task: Any = None

@@ -29,8 +29,7 @@ class ImageStream:
     each layer to ``scan_layer(member, reader)`` as it passes and returns the images, whose
     layers' ``blob.path`` names the member that was scanned."""
 
-    size: int  # bytes the image holds: whether worker processes repay starting them
-    layer_count: int  # for progress
+    size: int  # bytes the image holds: the progress total, and whether workers repay starting
     read: Callable[[Callable[[str, BinaryIO], None]], list[Image]]
 
 

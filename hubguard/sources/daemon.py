@@ -22,6 +22,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from hubguard.engine import engine_client, first_line, resolve_image_id
 from hubguard.errors import InputError, ScanIncomplete
 from hubguard.sources import ImageStream
 from hubguard.sources.archive import _legacy_images, open_archive
@@ -31,25 +32,6 @@ from hubguard.sources.layers import GZIP_MAGIC, ZSTD_MAGIC
 from hubguard.sources.oci import images_from_index
 
 EXPORT_CHUNK = 1024 * 1024
-
-
-def engine_client() -> docker.DockerClient:
-    """Connect like the docker CLI: DOCKER_HOST, else DOCKER_CONTEXT, else the current context."""
-    from hubguard.docker_host import connect_engine
-
-    return connect_engine()
-
-
-def resolve_image_id(client: docker.DockerClient, reference: str) -> str:
-    """The image ID a reference points at now; a push must ship exactly this ID."""
-    try:
-        return client.api.inspect_image(reference)["Id"]
-    except docker.errors.ImageNotFound:
-        raise InputError(f"no image {reference!r} in the Docker engine (build or pull it first)") from None
-    except docker.errors.APIError as exc:
-        raise InputError(f"{reference}: {exc.explanation or exc}") from None
-    except requests.exceptions.RequestException as exc:
-        raise InputError(f"cannot reach the Docker engine: {_first_line(exc)}") from None
 
 
 @contextlib.contextmanager
@@ -67,9 +49,7 @@ def open_daemon_image(
                 for chunk in client.api.get_image(image_id, chunk_size=EXPORT_CHUNK):
                     out.write(chunk)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-            raise ScanIncomplete(
-                f"exporting {reference} from the engine failed: {_first_line(exc)}"
-            ) from None
+            raise ScanIncomplete(f"exporting {reference} from the engine failed: {first_line(exc)}") from None
         with open_archive(archive, platform=platform, all_platforms=all_platforms) as images:
             for image in images:
                 image.name = reference
@@ -99,7 +79,7 @@ def stream_daemon_image(
             for member in tar:
                 store.take(tar, member, scan_layer)
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-        raise ScanIncomplete(f"exporting {reference} from the engine failed: {_first_line(exc)}") from None
+        raise ScanIncomplete(f"exporting {reference} from the engine failed: {first_line(exc)}") from None
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ScanIncomplete(f"the engine's export of {reference} is not a readable tar: {exc}") from None
     source = f"export of {reference}"
@@ -272,8 +252,7 @@ class Engine:
                 client, spec, image_id, scan_layer, platform=platform, all_platforms=all_platforms
             )
 
-        layer_count = len((inspect.get("RootFS") or {}).get("Layers") or []) or 1
-        return ImageStream(int(inspect.get("Size") or 0), layer_count, read)
+        return ImageStream(int(inspect.get("Size") or 0), read)
 
     def diff_ids(self, spec: str) -> list[str]:
         """Inspected, not exported."""
@@ -289,8 +268,3 @@ SOURCE = Engine()
 
 def _looks_like_layer(head: bytes) -> bool:
     return head.startswith((GZIP_MAGIC, ZSTD_MAGIC)) or head[257:262] == b"ustar"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -1,13 +1,10 @@
-"""Is the push target public? Docker Hub's own answer, made only more public by configuration.
+"""The Docker Hub API, asked as the user: does a repository exist, is it private, create it
+private, which organizations may the user push to.
 
-Every path that cannot prove a repository private ends in "public": a wrong "private"
-would let secrets out, a wrong "public" only asks the user to add a config line. So for a
-Docker Hub repository a ``[visibility]`` rule may only make the answer *more* public: the Hub
-API is always asked, and when Hub says public (or has no such repository, which the first push
-creates public) a rule saying private is overruled, out loud. Other registries have no API to
-ask, so there the rule is the answer. Docker Hub is asked as the user (their ``docker login``),
-because anonymous callers see a private repository as missing. Credentials and tokens never
-leave this module, not even in errors.
+Docker Hub is asked as the user (their ``docker login``), because anonymous callers see a
+private repository as missing. Every answer that cannot prove a repository private is
+"unknown → treated as public". Credentials and tokens never leave this module, not even in
+errors.
 """
 
 from __future__ import annotations
@@ -28,9 +25,9 @@ from urllib.parse import quote
 
 from hubguard import __version__
 from hubguard.config import Config, validate_api_url
-from hubguard.docker_login import HUB_SERVER_URL, Login, find_login
 from hubguard.errors import HubguardError
-from hubguard.reference import Reference
+from hubguard.push.credentials import HUB_SERVER_URL, Login, find_login
+from hubguard.push.reference import Reference
 
 HUB_API_URL_ENV = "HUBGUARD_HUB_API_URL"
 TREATED_AS_PUBLIC = "unknown → treated as public"
@@ -62,32 +59,6 @@ class HubUnreachable(Exception):
 
 class HubRefused(HubguardError):
     """Docker Hub refused to create the repository (exit 2): nothing was pushed."""
-
-
-def decide_visibility(
-    ref: Reference, config: Config, *, docker_config_dir: Path | None = None, hub: HubClient | None = None
-) -> Visibility:
-    """A public rule, else Docker Hub's answer (a private rule cannot overrule it), else a
-    rule for other registries, else unknown → public."""
-    rule = config.matching_rule(ref.name)
-    if rule is not None and rule.visibility == "public":
-        return Visibility(True, f'public (config: {rule.origin}, rule "{rule.pattern}")', "config")
-    if not ref.is_docker_hub:
-        if rule is not None:
-            return Visibility(False, f'private (config: {rule.origin}, rule "{rule.pattern}")', "config")
-        return Visibility(True, f"{TREATED_AS_PUBLIC} (no [visibility] rule matches {ref.name})", "unknown")
-    client = hub or hub_client(config, docker_config_dir)
-    answer = client.visibility(ref)
-    if rule is None or not answer.public:
-        return answer
-    said = "Docker Hub says public" if answer.source == "hub" else "Docker Hub cannot confirm private"
-    return Visibility(
-        True,
-        f'{answer.label}: config says private, {said} (rule "{rule.pattern}" in {rule.origin}); '
-        "the more public answer wins",
-        answer.source,
-        answer.missing,
-    )
 
 
 def hub_client(config: Config, docker_config_dir: Path | None = None) -> HubClient:

@@ -18,30 +18,23 @@ starts with ``@``) and, when it is told to stop while not on a terminal, closes 
 signalling the plugin (cli-plugins/socket ``ConnectAndWait``). hubguard connects to it and,
 when it closes, interrupts itself: the scan stops, a running ``docker push`` is terminated,
 nothing more is pushed, and the exit code is non-zero.
-
-The shim that ``install-plugin`` writes runs the installed ``docker-hubguard`` console script
-(else ``python -P``), never ``python -m`` from wherever docker was started: that would put the
-working directory first on ``sys.path`` and run any ``hubguard/`` folder found there.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shlex
 import signal
 import socket
 import sys
 import threading
 from collections.abc import MutableMapping
-from pathlib import Path
 
 from hubguard import __version__
-from hubguard.errors import InputError
+from hubguard.errors import EXIT_CLEAN, EXIT_INTERRUPTED, InputError
+from hubguard.push.install import EXECUTABLE
 
 PLUGIN_NAME = "hubguard"
-EXECUTABLE = "docker-hubguard"
 METADATA_COMMAND = "docker-cli-plugin-metadata"
 # docker's global options that take a value, by every spelling, and what each one sets.
 VALUE_OPTIONS = {
@@ -58,11 +51,6 @@ FLAG_OPTIONS = {"--debug", "-D"}
 PASSED_ON = {"log-level"}
 TLS_OPTIONS = {"--tls", "--tlsverify", "--tlscacert", "--tlscert", "--tlskey"}
 SOCKET_ENV = "DOCKER_CLI_PLUGIN_SOCKET"
-SYSTEM_PLUGIN_DIR = Path("/usr/local/lib/docker/cli-plugins")
-SHIM = """#!/bin/sh
-# The docker CLI plugin of hubguard (`docker hubguard ...`), written by `hubguard install-plugin`.
-exec {command} "$@"
-"""
 
 
 def metadata() -> dict[str, str]:
@@ -170,66 +158,27 @@ def watch_cancellation(environ: MutableMapping[str, str]) -> threading.Thread | 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``docker-hubguard``: the metadata answer, or hubguard's CLI."""
-    from hubguard import cli, push
+    from hubguard import cli
+    from hubguard.push import docker_cli
 
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == [METADATA_COMMAND]:
         print(json.dumps(metadata(), indent=2))
-        return cli.EXIT_CLEAN
+        return EXIT_CLEAN
     try:
         options, rest = split_global_options(arguments)
         apply_global_options(options, os.environ)
     except InputError as exc:
         print(f"hubguard: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    push.DOCKER_GLOBAL_FLAGS[:] = docker_flags(options)
+    docker_cli.DOCKER_GLOBAL_FLAGS[:] = docker_flags(options)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         watch_cancellation(os.environ)
         return cli.main(rest, prog="docker hubguard")
     except KeyboardInterrupt:  # stopped before hubguard's own handler was in place
         print("hubguard: interrupted", file=sys.stderr)
-        return 130
-
-
-def plugin_directory(*, config_dir: Path | None = None, system: bool = False) -> Path:
-    """Where the docker CLI looks for plugins: ``/usr/local/lib/docker/cli-plugins`` for every
-    user (``--system``), else ``cli-plugins/`` in the docker config dir (``--config``,
-    ``$DOCKER_CONFIG`` or ``~/.docker``)."""
-    if system:
-        return SYSTEM_PLUGIN_DIR
-    return Path(config_dir or os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "cli-plugins"
-
-
-def shim_command() -> str:
-    """The installed ``docker-hubguard`` console script next to this interpreter, else this
-    interpreter with ``-P`` (no working directory on ``sys.path``)."""
-    script = Path(sys.executable).parent / EXECUTABLE
-    if script.is_file() and os.access(script, os.X_OK):
-        return shlex.quote(str(script))
-    return f"{shlex.quote(sys.executable)} -P -m hubguard.plugin"
-
-
-def install_plugin(docker_config_dir: Path | None = None, *, system: bool = False) -> Path:
-    """Write the ``docker-hubguard`` shim where the docker CLI looks for plugins.
-
-    The shim runs this environment's console script, so it keeps working whichever
-    environment is active when docker runs it; writing it again is harmless (same content,
-    atomic replace).
-    """
-    directory = plugin_directory(config_dir=docker_config_dir, system=system)
-    target = directory / EXECUTABLE
-    staging = directory / f".{EXECUTABLE}.{os.getpid()}.tmp"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        staging.write_text(SHIM.format(command=shim_command()), encoding="utf-8")
-        staging.chmod(0o755)
-        os.replace(staging, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            staging.unlink(missing_ok=True)
-        raise InputError(f"cannot install the docker CLI plugin into {directory}: {exc.strerror}") from None
-    return target
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

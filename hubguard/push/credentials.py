@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubguard.reference import Reference
+from hubguard.push.reference import Reference
 
 HUB_SERVER_URL = "https://index.docker.io/v1/"
 AUTH_CONFIG_ENV = "DOCKER_AUTH_CONFIG"

@@ -19,7 +19,7 @@ import pytest
 from docker.utils import parse_repository_tag
 
 from hubguard.errors import InputError
-from hubguard.reference import Reference, parse_reference, parse_repository
+from hubguard.push.reference import Reference, parse_reference, parse_repository
 
 HEX64 = "dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c"
 

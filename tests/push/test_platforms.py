@@ -17,7 +17,6 @@ import io
 import json
 import secrets
 import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -28,10 +27,10 @@ import pytest
 
 from tests.images import INDEX, oci_blobs_from_save
 from tests.local_http import serving
+from tests.push.running import push as run_push
 
 pytestmark = pytest.mark.engine
 API_VERSION = "1.44"
-TIMEOUT = 300
 
 
 def multi_platform_archive(saves: dict[str, Path], name: str, drop: str = "") -> tuple[bytes, str]:
@@ -160,14 +159,7 @@ def push(*args: str, docker_host: str, cwd: Path, tmp_path: Path) -> subprocess.
         "DOCKER_HOST": docker_host,
         "HUBGUARD_CACHE_DIR": str(tmp_path / "cache"),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "hubguard", "push", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=environment,
-    )
+    return run_push(*args, cwd=cwd, env=environment)
 
 
 NAME = "registry.example.com/team/multi:1"

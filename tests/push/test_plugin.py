@@ -23,7 +23,7 @@ import docker.errors
 import pytest
 
 from hubguard.errors import InputError
-from hubguard.plugin import EXECUTABLE, apply_global_options, split_global_options
+from hubguard.push.plugin import EXECUTABLE, apply_global_options, split_global_options
 
 DOCKER_CLIS = ["/usr/bin/docker", "/usr/local/bin/docker"]
 TIMEOUT = 300

@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 
 from hubguard.config import Config, VisibilityRule
-from hubguard.docker_login import HUB_SERVER_URL, find_login
-from hubguard.docker_login import Login as HubCredentials
 from hubguard.errors import InputError
-from hubguard.reference import parse_reference
-from hubguard.visibility import HUB_API_URL_ENV, decide_visibility, retry_delay
+from hubguard.push.credentials import HUB_SERVER_URL, find_login
+from hubguard.push.credentials import Login as HubCredentials
+from hubguard.push.hub import HUB_API_URL_ENV, retry_delay
+from hubguard.push.reference import parse_reference
+from hubguard.push.visibility import decide_visibility
 from tests.fake_hub import SECRET, USER, FakeHub, auths_login, docker_config, running_hub
 from tests.fakes import expand
 
@@ -390,7 +391,7 @@ def test_config_private_is_the_answer_for_other_registries(hub: FakeHub, tmp_pat
 
 
 def test_create_private_posts_to_the_documented_endpoint(hub: FakeHub, tmp_path: Path) -> None:
-    from hubguard.visibility import hub_client
+    from hubguard.push.hub import hub_client
 
     client = hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d"))
     client.create_private(parse_reference("alice/new-app"))
@@ -401,7 +402,7 @@ def test_create_private_posts_to_the_documented_endpoint(hub: FakeHub, tmp_path:
 
 
 def test_create_private_refused_by_hub_is_one_clear_error(hub: FakeHub, tmp_path: Path) -> None:
-    from hubguard.visibility import HubRefused, hub_client
+    from hubguard.push.hub import HubRefused, hub_client
 
     client = hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d"))
     with pytest.raises(
@@ -412,7 +413,7 @@ def test_create_private_refused_by_hub_is_one_clear_error(hub: FakeHub, tmp_path
 
 
 def test_organizations_of_the_logged_in_user(hub: FakeHub, tmp_path: Path) -> None:
-    from hubguard.visibility import hub_client
+    from hubguard.push.hub import hub_client
 
     hub.organizations = ["acme", "widgets"]
     assert hub_client(Config(hub_api_url=hub.url), auths_login(tmp_path / "d")).organizations() == [

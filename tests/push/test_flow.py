@@ -3,130 +3,32 @@ a refusal leaves no manifest behind, an allowed push is the scanned image, byte 
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
-import pty
 import re
-import secrets
 import socket
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import docker
-import docker.errors
 import pytest
 
-import hubguard.push
+import hubguard.push.flow
 from hubguard import cli
+from hubguard.push.docker_cli import DockerOutput, explain_failure
+from hubguard.push.reference import parse_reference
 from tests.local_http import serving
+from tests.push.running import manifest, on_a_terminal, path_of, repository, run_hubguard
 
 pytestmark = pytest.mark.engine
 
 DOCKER_CLI = "/usr/bin/docker"
-MANIFEST_TYPES = ", ".join(
-    (
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.oci.image.manifest.v1+json",
-    )
-)
 FINGERPRINT_LINE = re.compile(r"^hubguard: +fingerprint:([0-9a-f]{32})  # ", re.MULTILINE)
 PUSHED_LINE = re.compile(r"^hubguard: pushed (\S+) as (sha256:[0-9a-f]{64}) ", re.MULTILINE)
-PUSH_TIMEOUT = 300
-
-
-def run_hubguard(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hubguard", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=PUSH_TIMEOUT,
-        env=env,
-    )
-
-
-def manifest(registry: str, repository: str, tag: str) -> tuple[int, str]:
-    """(HTTP status, Docker-Content-Digest) of ``HEAD /v2/<repository>/manifests/<tag>``."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(
-        f"http://{registry}/v2/{repository}/manifests/{tag}",
-        method="HEAD",
-        headers={"Accept": MANIFEST_TYPES},
-    )
-    try:
-        with opener.open(request, timeout=10) as response:
-            return response.status, response.headers.get("Docker-Content-Digest", "")
-    except urllib.error.HTTPError as error:
-        return error.code, ""
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working directory whose .hubguard.toml makes ``public/*`` public and ``private/*``
-    private on any loopback registry; user config and layer cache are kept out of the way."""
-    directory = tmp_path / "project"
-    directory.mkdir()
-    (directory / ".hubguard.toml").write_text(
-        '[visibility]\n"127.0.0.1:*/public/*" = "public"\n"127.0.0.1:*/private/*" = "private"\n'
-    )
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("HUBGUARD_CACHE_DIR", str(tmp_path / "cache"))
-    return directory
-
-
-@pytest.fixture
-def tag(docker_client: docker.DockerClient) -> Iterator[Callable[[str, str], str]]:
-    """``tag(image, "registry/repo:tag")`` tags an image in the engine; untagged afterwards."""
-    made: list[str] = []
-
-    def make(image: str, reference: str) -> str:
-        repository, _, version = reference.rpartition(":")
-        assert docker_client.api.tag(image, repository, version)
-        made.append(reference)
-        return reference
-
-    yield make
-    for reference in made:
-        with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.api.remove_image(reference)
-
-
-@pytest.fixture
-def leaky_image(build_image, busybox_image, fake_token) -> str:
-    """An image whose file holds a SendGrid key: a high finding, below the private threshold."""
-    key = fake_token("SG.{b64url:22}.{b64url:43}")
-    image = build_image(
-        f"FROM {busybox_image}\nCOPY mail.conf /app/mail.conf\n", {"mail.conf": f"relay_key: {key}\n"}
-    )
-    return image.id
-
-
-@pytest.fixture
-def clean_image(build_image, busybox_image) -> str:
-    """A harmless image with unique content, so pushing and pulling it moves a new layer."""
-    image = build_image(
-        f"FROM {busybox_image}\nCOPY hello.txt /app/hello.txt\n",
-        {"hello.txt": f"hello {secrets.token_hex(8)}\n"},
-    )
-    return image.id
-
-
-def repository(registry: str, visibility: str) -> str:
-    return f"{registry}/{visibility}/app-{secrets.token_hex(4)}"
-
-
-def path_of(name: str) -> str:
-    return name.split("/", 1)[1]
 
 
 def test_leaky_image_to_a_public_repository_is_refused_and_the_registry_has_nothing(
@@ -201,14 +103,14 @@ def test_tag_repointed_between_scan_and_push_is_refused(
     """The engine re-tags the image after the scan and decision, just before the push."""
     name = repository(registry, "public")
     tag(clean_image, f"{name}:1")
-    decide = hubguard.push.decide
+    decide = hubguard.push.flow.decide
 
     def decide_then_retag(*args, **kwargs):
         decision = decide(*args, **kwargs)
         tag(busybox_image, f"{name}:1")
         return decision
 
-    monkeypatch.setattr(hubguard.push, "decide", decide_then_retag)
+    monkeypatch.setattr(hubguard.push.flow, "decide", decide_then_retag)
     monkeypatch.chdir(project)
 
     code = cli.main(["push", f"{name}:1"])
@@ -364,27 +266,11 @@ def test_push_under_a_terminal_passes_docker_progress_through(registry, project,
     confirmed from what it printed."""
     name = repository(registry, "public")
     tag(clean_image, f"{name}:1")
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hubguard", "push", f"{name}:1"],
-        cwd=project,
-        stdout=terminal,
-        stderr=subprocess.PIPE,
+    returncode, shown, stderr = on_a_terminal(
+        [sys.executable, "-m", "hubguard", "push", f"{name}:1"], project, stream="stdout"
     )
-    os.close(terminal)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the last writer closed the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    _, stderr = process.communicate(timeout=PUSH_TIMEOUT)
-    os.close(controller)
 
-    assert process.returncode == 0, stderr.decode()
+    assert returncode == 0, stderr.decode()
     assert b"\x1b[" in shown  # docker's cursor movement reached the terminal
     status, digest = manifest(registry, path_of(name), "1")
     assert status == 200
@@ -494,7 +380,7 @@ def test_dry_run_decides_and_pushes_nothing(registry, project, tag, clean_image)
 def decision_validator():
     import jsonschema
 
-    schema_file = Path(__file__).resolve().parent.parent / "docs" / "push-decision.schema.json"
+    schema_file = Path(__file__).resolve().parents[2] / "docs" / "push-decision.schema.json"
     schema = json.loads(schema_file.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
@@ -794,9 +680,7 @@ def test_unreachable_registry_is_explained(project, tag, clean_image):
 )
 def test_docker_push_failure_lines_are_translated(docker_line, words):
     """docker's exact failure lines (as it prints them) → cause and fix, docker's line not repeated."""
-    output = hubguard.push.DockerOutput(
-        1, "The push refers to repository [docker.io/myname/app]\n", docker_line + "\n"
-    )
-    text = hubguard.push.explain_failure(output, hubguard.push.parse_reference("myname/app:1"))
+    output = DockerOutput(1, "The push refers to repository [docker.io/myname/app]\n", docker_line + "\n")
+    text = explain_failure(output, parse_reference("myname/app:1"))
     assert words in text
     assert docker_line not in text

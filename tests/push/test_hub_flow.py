@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +15,9 @@ import docker.errors
 import pytest
 
 from tests.fake_hub import USER, FakeHub, auths_login, running_hub
+from tests.push.running import push
 
 pytestmark = pytest.mark.engine
-TIMEOUT = 300
 
 
 @pytest.fixture
@@ -64,16 +62,6 @@ def hub_image(docker_client: docker.DockerClient, build_image, busybox_image, fa
     for name in tagged:
         with contextlib.suppress(docker.errors.ImageNotFound):
             docker_client.api.remove_image(name)
-
-
-def push(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hubguard", "push", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
 
 
 def test_first_time_user_pushing_an_official_name_while_logged_out_gets_the_tutorials_explanation(

@@ -9,8 +9,8 @@ import pytest
 
 from hubguard.config import Config, load_config
 from hubguard.model import Finding, LayerRef, ScanReport, Severity, hash_secret, redact
-from hubguard.policy import decide
-from hubguard.visibility import Visibility
+from hubguard.push.policy import decide
+from hubguard.push.visibility import Visibility
 
 PUBLIC = Visibility(True, 'public (config: .hubguard.toml, rule "docker.io/me/*")', "config")
 PRIVATE = Visibility(False, "private (Docker Hub API)", "hub")
