@@ -304,6 +304,10 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=f"layer cache directory (default: {CACHE_DIR_DEFAULT})",
     )
+    _add_jobs_option(parser)
+
+
+def _add_jobs_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs",
         "-j",
@@ -451,14 +455,17 @@ def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
         metavar="DOCKERFILE",
         help="the Dockerfile, relative to the current directory as in docker build (default: DIR/Dockerfile)",
     )
+    from hubguard.dockerignore import BUILDERS, DEFAULT_BUILDER
+
     context.add_argument(
         "--builder",
-        choices=("buildkit", "buildkit-20.10", "classic"),  # hubguard.dockerignore.BUILDERS
-        default="buildkit",
+        choices=BUILDERS,
+        default=DEFAULT_BUILDER,
         help="whose .dockerignore semantics to follow (default: buildkit; see docs/context.md)",
     )
     _add_detection_options(context)
     _add_limit_options(context)
+    _add_jobs_option(context)
     context.add_argument(
         "--fix", action="store_true", help="append the missing lines to the ignore file in force"
     )
@@ -653,6 +660,7 @@ def _run_context(args: argparse.Namespace) -> int:
         exhaustive=args.exhaustive,
         coverage_only=args.coverage_only,
         limits=archive_limits(args),
+        jobs=args.jobs,
     )
     suppressions = load_checked_suppressions(args.baseline, lambda: scanner.rules, args.ignore_file)
     with ByteProgress("reading the build context") as progress:
