@@ -30,23 +30,23 @@ def job_count(jobs: int = 0) -> int:
 @contextlib.contextmanager
 def run_forked(inherit: object, jobs: int) -> Iterator[ProcessPoolExecutor | None]:
     """A pool of ``jobs`` forked workers that inherit ``inherit`` (a scanner whose rules and
-    detector the parent compiled once) and reach it with :func:`inherited`; None, so the caller
-    runs the work inline, when one job is all there is."""
-    if jobs < 2:
-        yield None
-        return
+    detector the parent compiled once) and reach it with :func:`inherited`; None when one job is
+    all there is, and the caller runs the same work functions inline, where they find it too."""
     global _INHERITED
     _INHERITED = inherit
     try:
-        with _forked_pool(jobs) as pool:
-            yield pool
+        if jobs < 2:
+            yield None
+        else:
+            with _forked_pool(jobs) as pool:
+                yield pool
     finally:
         _INHERITED = None
 
 
 def inherited() -> Any:
-    """In a worker of :func:`run_forked`: what the parent handed down before forking."""
-    assert _INHERITED is not None, "only a worker of run_forked inherits"
+    """Inside :func:`run_forked` (a worker, or the parent running inline): what it was given."""
+    assert _INHERITED is not None, "only work run inside run_forked inherits"
     return _INHERITED
 
 
