@@ -195,3 +195,15 @@ def test_unused_patterns_skip_defensive_entries_and_unentered_directories(tmp_pa
     assert [(line.line, line.pattern) for line in unused] == [(3, "*.orig"), (5, "!keep.me")]
     everything = unused_patterns(listing.patterns, listing, defensive=())
     assert [line.pattern for line in everything] == ["*.orig", ".git", "!keep.me", ".env"]
+
+
+def test_defensive_entries_from_a_users_rule_pack_are_not_linted_as_unused(tmp_path: Path):
+    context = write_tree(
+        tmp_path / "ctx",
+        {"Dockerfile": DOCKERFILE, ".dockerignore": "*.orig\n/.acme-cache/\n", "app.py": "\n"},
+    )
+    rules = write_tree(tmp_path / "rules", {"acme.toml": "[defensive]\npatterns = ['.acme-cache']\n"})
+    _, report, _ = scan_json(context)
+    assert [finding["line"] for finding in by_rule(report, UNUSED_RULE)] == [1, 2]
+    _, report, _ = scan_json(context, "--rules", str(rules))
+    assert [finding["line"] for finding in by_rule(report, UNUSED_RULE)] == [1]

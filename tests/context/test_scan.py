@@ -231,3 +231,18 @@ def test_pragma_marked_secrets_are_suppressed_and_counted(tmp_path: Path, fake_t
     write_tree(tmp_path, {"settings.py": allowed})
     code, report, _ = scan_json(tmp_path)  # no .dockerignore, but nothing sensitive is sent
     assert (code, report["findings"], report["summary"]["suppressed"]) == (0, [], 2)
+
+
+def test_jobs_spread_a_big_context_over_workers_with_the_same_answer(tmp_path: Path, fake_token: FakeToken):
+    token = fake_token("ghp_{alnum:36}")
+    files: dict[str, str | bytes] = {f"src/m{index}.py": f"VALUE = {index}\n" for index in range(1200)}
+    files.update({"Dockerfile": DOCKERFILE, "src/settings.py": f'GITHUB_TOKEN = "{token}"\n'})
+    context = write_tree(tmp_path, files)
+    answers = []
+    for jobs in ("1", "2"):
+        code, report, _ = scan_json(context, "--jobs", jobs)
+        answers.append((code, report["findings"], report["summary"]["problems"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 1 and "github-pat-classic" in [f["rule_id"] for f in answers[0][1]]
+    refused = hubguard(str(context), "--jobs", "0")
+    assert refused.returncode == 2 and "--jobs" in refused.stderr
