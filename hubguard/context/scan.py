@@ -244,33 +244,3 @@ def _size(path: Path) -> int:
         return path.lstat().st_size
     except OSError:
         return 0
-
-
-def _append_lines(path: Path, lines: list[str]) -> None:
-    """Append at the very end, in the file's own line-ending style, after a final newline."""
-    try:
-        data = path.read_bytes() if path.exists() else b""
-        newline = b"\r\n" if b"\r\n" in data else b"\n"
-        prefix = newline if data and not data.endswith(b"\n") else b""
-        text = prefix + b"".join(line.encode("utf-8", "surrogateescape") + newline for line in lines)
-        # O_NOFOLLOW: a symlink swapped in since the check is refused, never written through.
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(descriptor, "ab") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
-
-
-def _outside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return True
-    return False
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.lstat().st_size
-    except OSError:
-        return 0
