@@ -199,3 +199,31 @@ def test_the_indexed_matcher_agrees_with_trying_every_line(builder: str) -> None
                 got, state = matcher.step(prefix, state)
                 want, naive_state = _naive_matches(patterns, prefix, builder, naive_state)
                 assert got == want, (patterns, prefix)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_the_line_index_finds_every_line_that_matches(legacy: bool) -> None:
+    """Lines are filed under the literal text their matches start or end with: regexp operators
+    Docker 20.10 leaves unescaped (``b{0}`` drops the b, ``\\b`` is a word boundary), ``**/``
+    (which also matches nothing at all) and classes must never hide a line that matches."""
+    import random
+
+    from hubguard.dockerignore import LineIndex
+
+    rng = random.Random(20261130)
+    names = ["a", "b", "ab", "abc", "x.y", "a+b", "aab", "c0", "b1"]
+    pieces = ["a", "b", "*", "?", "**", "**/", "[ab]", "x.y", "a+", "b{0}", "b{1,2}", "\\b", "(a|b)"]
+    pieces += ["^a", "c$", "[[:digit:]]", "\\*", "a*b"]
+    for _ in range(300):
+        lines = []
+        for _ in range(rng.randint(1, 8)):
+            text = "/".join("".join(rng.choice(pieces) for _ in range(rng.randint(1, 3))) for _ in range(2))
+            try:
+                lines.append(DockerPattern(text.strip("/") or "a", legacy=legacy))
+            except InputError:
+                continue
+        index = LineIndex(lines)
+        for _ in range(20):
+            path = "/".join(rng.choice(names) for _ in range(rng.randint(1, 3)))
+            expected = {position for position, line in enumerate(lines) if line.matches(path)}
+            assert index.matching(path) == expected, (lines, path)
