@@ -33,7 +33,7 @@ def run_forked(inherit: object, jobs: int) -> Iterator[ProcessPoolExecutor | Non
     detector the parent compiled once) and reach it with :func:`inherited`; None when one job is
     all there is, and the caller runs the same work functions inline, where they find it too."""
     global _INHERITED
-    _INHERITED = inherit
+    outer, _INHERITED = _INHERITED, inherit
     try:
         if jobs < 2:
             yield None
@@ -41,7 +41,7 @@ def run_forked(inherit: object, jobs: int) -> Iterator[ProcessPoolExecutor | Non
             with _forked_pool(jobs) as pool:
                 yield pool
     finally:
-        _INHERITED = None
+        _INHERITED = outer  # a nested use hands the outer one back
 
 
 def inherited() -> Any:
