@@ -31,9 +31,11 @@ _GLOB_CHARS = frozenset("*?[]\\")
 # Regexp metacharacters each generation escapes while translating a line.
 _LEGACY_ESCAPES = frozenset(".$")
 _MODERN_ESCAPES = frozenset(".+()|{}$")
-# Only classes and escapes can fail to compile once translated (and the operators Docker 20.10
-# leaves unescaped); literals, ``*``, ``?`` and ``**`` are valid by construction.
-_CHECKED_CHARS = frozenset("[\\+(){}|^")
+# What can fail to compile once translated: escapes, classes other than plain lists of
+# characters, and the operators Docker 20.10 leaves unescaped; literals, ``*``, ``?``, ``**`` and
+# a class such as ``[ab]`` or ``[^.]`` are valid by construction, so most lines compile lazily.
+_LEGACY_OPERATORS = frozenset("+(){}|^")
+_PLAIN_CLASS = re.compile(r"\[\^?[^\]\[\\:\-]+\]")
 # Where the literal text every match starts (or ends) with stops: a wildcard, class, escape or
 # regexp operator (Docker 20.10 leaves ``+``, ``(``, ``{``… unescaped).
 _LEAD = re.compile(r"[^*?\[\]\\^+(){}]*")
@@ -183,8 +185,8 @@ class DockerPattern(Pattern):
                 # ``\\b`` is Go's word boundary, not a b; ``**/b`` matches ``b`` itself.
                 escaped = text[start - 1 : start] == "\\" or text[start - 2 : start + 1] == "**/"
                 self.tail = text[start + escaped :]
-            if not _CHECKED_CHARS.isdisjoint(text):
-                self._regex = _linear_regex(_regex_body(text, legacy))  # may not compile: say so now
+            if _may_not_compile(text, legacy):
+                self._regex = _linear_regex(_regex_body(text, legacy))  # say so now, naming the line
 
     def __repr__(self) -> str:
         return f"DockerPattern({'!' * self.exclusion + self.text!r})"
@@ -265,6 +267,12 @@ def _class_character(pattern: str, position: int) -> tuple[int, str | None]:
     if position >= len(pattern):
         return position, "unterminated character class"
     return position, None
+
+
+def _may_not_compile(text: str, legacy: bool) -> bool:
+    if "\\" in text or (legacy and not _LEGACY_OPERATORS.isdisjoint(text)):
+        return True
+    return "[" in text and "[" in _PLAIN_CLASS.sub("", text)
 
 
 def _kind(text: str, legacy: bool) -> tuple[str, str]:
