@@ -150,9 +150,10 @@ class DockerPattern(Pattern):
     ``legacy`` selects Docker 20.10's regexp translation.
 
     ``kind`` is how Docker tests the line: ``exact``, ``prefix`` (``foo/**``), ``suffix``
-    (``**/foo``) or ``regex`` (Docker 20.10 only ever builds a regexp); ``literal`` is the text
-    an exact, prefix or suffix line compares; ``lead`` and ``tail`` are the literal text every
-    match of a regexp line starts and ends with (what the index files the line under).
+    (``**/foo``) or ``regex`` (Docker 20.10 builds a regexp of every line, so plain text is its
+    only other kind: exact); ``literal`` is the text an exact, prefix or suffix line compares;
+    ``lead`` and ``tail`` are the literal text every match of a regexp line starts and ends
+    with (what the index files the line under).
     """
 
     __slots__ = ("_legacy", "_regex", "components", "exclusion", "kind", "lead", "literal", "tail", "text")
@@ -278,9 +279,11 @@ def _may_not_compile(text: str, legacy: bool) -> bool:
 def _kind(text: str, legacy: bool) -> tuple[str, str]:
     """(kind, literal) as patternmatcher decides them, from string tests alone: a line without
     wildcards is exact, ``**`` then plain text a suffix, plain text then ``**`` a prefix; any
-    other line is a regexp, and every line is one for Docker 20.10."""
+    other line is a regexp. Docker 20.10 builds a regexp of every line, but one of plain text
+    (no wildcard or operator; ASCII, so no undecodable byte) matches exactly that text."""
     if legacy:
-        return "regex", ""
+        plain = text.isascii() and _GLOB_CHARS.isdisjoint(text) and _LEGACY_OPERATORS.isdisjoint(text)
+        return ("exact", text) if plain else ("regex", "")
     if _GLOB_CHARS.isdisjoint(text):
         return "exact", text
     if text.startswith("**") and _GLOB_CHARS.isdisjoint(text[2:]):
