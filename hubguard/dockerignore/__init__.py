@@ -40,8 +40,9 @@ The Dockerfile and the ignore file always reach the builder; ``ContextEntry.copi
 (:mod:`hubguard.sources.context`, the walk of a build context) says whether ``COPY . /dst``
 sees them too.
 
-:mod:`~hubguard.dockerignore.pattern` reads and compiles one line;
-:mod:`~hubguard.dockerignore.matcher` answers for a whole file, per builder.
+:mod:`~hubguard.dockerignore.pattern` reads and compiles one line (its regexp run in linear
+time by :mod:`~hubguard.dockerignore.regexp`); :mod:`~hubguard.dockerignore.matcher` answers
+for a whole file, per builder.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One .dockerignore line as Docker reads and compiles it: ``ReadAll``'s parsing, Go's
 ``filepath.Match`` validation, and the glob-to-regexp translation each builder generation
-does, matched in linear time (RE2, Go's own regexp design).
+does, matched in linear time (:mod:`hubguard.dockerignore.regexp`).
 
 Big ignore files are the norm (generated lists of 100,000 lines), so a line costs a few string
 tests to read: its kind (exact, prefix, suffix or regexp) and the literal text a match must start
@@ -10,15 +10,14 @@ index of a whole file (:mod:`hubguard.dockerignore.matcher`) asks to try.
 
 from __future__ import annotations
 
-import os
 import re
-import warnings
 from functools import cache
 from typing import NamedTuple
 
 from pathspec import Pattern
 from pathspec.util import register_pattern
 
+from hubguard.dockerignore.regexp import Regex, for_regex, go_regex_to_python, linear_regex
 from hubguard.errors import InputError
 
 IGNORE_FILE_NAME = ".dockerignore"
@@ -40,23 +39,6 @@ _PLAIN_CLASS = re.compile(r"\[\^?[^\]\[\\:\-]+\]")
 # regexp operator (Docker 20.10 leaves ``+``, ``(``, ``{``… unescaped).
 _LEAD = re.compile(r"[^*?\[\]\\^+(){}]*")
 _TAIL = re.compile(r"[^*?\[\]\\^+(){}]*\Z")
-# Go regexp's POSIX classes, valid only inside [...]; Python's re has none of them.
-_POSIX_CLASSES = {
-    "alnum": "0-9A-Za-z",
-    "alpha": "A-Za-z",
-    "ascii": "\\x00-\\x7f",
-    "blank": "\\t ",
-    "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9",
-    "graph": "!-~",
-    "lower": "a-z",
-    "print": " -~",
-    "punct": "!-/:-@\\[-`{-~",
-    "space": "\\t\\n\\v\\f\\r ",
-    "upper": "A-Z",
-    "word": "0-9A-Za-z_",
-    "xdigit": "0-9A-Fa-f",
-}
 _NEEDS_CLEANING = re.compile(r"(?:^|/)\.\.?(?:/|$)|//|./$")
 
 
@@ -175,7 +157,7 @@ class DockerPattern(Pattern):
         self._legacy = legacy
         self.kind, self.literal = _kind(text, legacy)
         self.lead = self.tail = ""
-        self._regex: _Regex | None = None
+        self._regex: Regex | None = None
         if self.kind == "regex":
             if "|" not in text:  # an alternation: no literal every match must hold
                 self.lead = _LEAD.match(text).group()  # type: ignore[union-attr]
@@ -187,7 +169,7 @@ class DockerPattern(Pattern):
                 escaped = text[start - 1 : start] == "\\" or text[start - 2 : start + 1] == "**/"
                 self.tail = text[start + escaped :]
             if _may_not_compile(text, legacy):
-                self._regex = _linear_regex(_regex_body(text, legacy))  # say so now, naming the line
+                self._regex = linear_regex(_regex_body(text, legacy))  # say so now, naming the line
 
     def __repr__(self) -> str:
         return f"DockerPattern({'!' * self.exclusion + self.text!r})"
@@ -201,8 +183,8 @@ class DockerPattern(Pattern):
         if self.kind == "suffix":
             return path.endswith(self.literal) or (self.literal.startswith("/") and path == self.literal[1:])
         if self._regex is None:
-            self._regex = _linear_regex(_regex_body(self.text, self._legacy))
-        return self._regex.search(_for_regex(path)) is not None
+            self._regex = linear_regex(_regex_body(self.text, self._legacy))
+        return self._regex.search(for_regex(path)) is not None
 
     def match_file(self, file: str) -> bool | None:
         """pathspec hook: True when this line covers ``file`` or one of its parent directories."""
@@ -318,92 +300,4 @@ def _regex_body(text: str, legacy: bool) -> str:
             position += 1
         else:
             go_regex.append(char)
-    return _go_regex_to_python("".join(go_regex))
-
-
-def _go_regex_to_python(go_regex: str) -> str:
-    """Go RE2 and Python ``re`` read this subset alike except POSIX classes; translate those."""
-    out: list[str] = []
-    position, length = 0, len(go_regex)
-    in_class = False
-    while position < length:
-        char = go_regex[position]
-        if char == "\\":
-            out.append(go_regex[position : position + 2])
-            position += 2
-            continue
-        if not in_class and char == "[":
-            in_class = True
-            out.append(char)
-            position += 1
-            if go_regex.startswith("^", position):
-                out.append("^")
-                position += 1
-            if go_regex.startswith("]", position):  # a leading "]" is a literal in both
-                out.append("\\]")
-                position += 1
-            continue
-        if in_class and go_regex.startswith("[:", position):
-            end = go_regex.find(":]", position + 2)
-            name = go_regex[position + 2 : end] if end != -1 else ""
-            if name in _POSIX_CLASSES:
-                out.append(_POSIX_CLASSES[name])
-                position = end + 2
-                continue
-        if in_class and char == "]":
-            in_class = False
-        elif in_class and char == "[":
-            char = "\\["
-        out.append(char)
-        position += 1
-    return "".join(out)
-
-
-# Linear-time matching: RE2 (Go's own regexp design) when it is installed; Python's ``re``
-# only as a fallback, since it backtracks exponentially on lines such as ``**/a*a*a*a*b``.
-_SURROGATES = {code: 0xFFFD for code in range(0xDC80, 0xDD00)}  # undecodable bytes -> U+FFFD, as Go
-
-
-class _Regex:
-    """An anchored regexp for one line, answering ``search(path)``."""
-
-    def __init__(self, body: str) -> None:
-        re2 = _re2()
-        if re2 is not None:
-            options = re2.Options()
-            options.log_errors = False  # errors become one clear line, not log noise on stderr
-            self._compiled = re2.compile("^" + body.translate(_SURROGATES) + "$", options)
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # "[[" and "--" are literal in Go
-                self._compiled = re.compile("^" + body + r"\Z", re.ASCII)
-        self.search = self._compiled.search
-
-
-def _linear_regex(body: str) -> _Regex:
-    re2 = _re2()
-    errors: tuple[type[BaseException], ...] = (re.error,) if re2 is None else (re2.error, re.error)
-    try:
-        return _Regex(body)
-    except errors as exc:
-        raise InputError(f"invalid pattern: {_regex_problem(exc)}") from None
-
-
-def _regex_problem(exc: BaseException) -> str:
-    text = exc.args[0] if exc.args else str(exc)
-    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-
-
-def _for_regex(path: str) -> str:
-    return path if path.isascii() else path.translate(_SURROGATES)
-
-
-@cache
-def _re2():  # type: ignore[no-untyped-def]
-    if os.environ.get("HUBGUARD_PURE_PYTHON"):
-        return None
-    try:
-        import re2
-    except ImportError:
-        return None
-    return re2
+    return go_regex_to_python("".join(go_regex))
