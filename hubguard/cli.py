@@ -188,10 +188,12 @@ def build_parser(prog: str = "hubguard") -> argparse.ArgumentParser:
         metavar="DOCKERFILE",
         help="the Dockerfile, relative to the current directory as in docker build (default: DIR/Dockerfile)",
     )
+    from hubguard.dockerignore import BUILDERS, DEFAULT_BUILDER
+
     context.add_argument(
         "--builder",
-        choices=("buildkit", "buildkit-20.10", "classic"),  # hubguard.dockerignore.BUILDERS
-        default="buildkit",
+        choices=BUILDERS,
+        default=DEFAULT_BUILDER,
         help="whose .dockerignore semantics to follow (default: buildkit; see docs/context.md)",
     )
     options.add_detection_options(context)

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 
 class Severity(IntEnum):
@@ -139,6 +139,15 @@ class Target:
         return asdict(self)
 
 
+class ReportableHit(Protocol):
+    """What a detector's hit offers a report (hubguard.detect.engine.Hit): model imports no detector."""
+
+    @property
+    def pragma(self) -> bool: ...
+
+    def finding(self, source: str, target: str, *, path: str | None = None, **where: object) -> Finding: ...
+
+
 @dataclass
 class ScanReport:
     """Everything a report format renders.
@@ -174,6 +183,15 @@ class ScanReport:
             self.suppressed_by[name] = self.suppressed_by.get(name, 0) + count
         self.third_party_skipped += other.third_party_skipped
         self.owner_quieted += other.owner_quieted
+
+    def add_hit(self, hit: ReportableHit, source: str, target: str, **where: object) -> None:
+        """A detector's hit as a finding of ``target`` (``where``: path, layer, state, hidden_by,
+        third_party, owner), or one more suppressed when an inline pragma marked it: image and
+        context scans count them the same way."""
+        if hit.pragma:
+            self.suppressed += 1
+            return
+        self.findings.append(hit.finding(source, target, **where))
 
     def blocking(self, threshold: Severity) -> list[Finding]:
         """The findings that fail a gate at ``threshold``: third-party ones are reported, never

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -36,7 +35,7 @@ from hubguard.sources.layers import (
     iter_layer_files,
 )
 from hubguard.sources.state import file_state
-from hubguard.workers import Fanout, forked_pool
+from hubguard.workers import Fanout, inherited, job_count, run_forked
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
@@ -259,15 +258,10 @@ class Scanner:
     @contextlib.contextmanager
     def fanout(self, total_bytes: int) -> Iterator[Fanout]:
         """Worker processes when there is enough to scan to repay starting them, else inline."""
-        global _WORKER_SCANNER
-        _WORKER_SCANNER = self  # inherited by the forked workers: rules compile once, here
-        jobs = self.options.jobs or os.cpu_count() or 1
+        jobs = job_count(self.options.jobs) if total_bytes > PARALLEL_MIN_BYTES else 1
         self.detector  # noqa: B018 - compiled before the fork, not once per worker
-        if jobs > 1 and total_bytes > PARALLEL_MIN_BYTES:
-            with forked_pool(jobs) as pool:
-                yield Fanout(_detect_batch, _collect, pool, jobs)
-        else:
-            yield Fanout(_detect_batch, _collect, None, 1)
+        with run_forked(self, jobs) as pool:  # the workers inherit this scanner: rules compile once
+            yield Fanout(_detect_batch, _collect, pool, jobs)
 
     def read_layer(
         self,
@@ -348,29 +342,22 @@ class Scanner:
         hidden_by: LayerRef | None,
         owner: Owner | None = None,
     ) -> None:
-        if hit.pragma:
-            report.suppressed += 1
-            return
-        report.findings.append(
-            hit.finding(
-                source,
-                target,
-                layer=layer,
-                state=state,
-                hidden_by=hidden_by,
-                # Reported, never failing: files owned by someone else unless configured to fail.
-                third_party=owner is not None and owner.kind not in self.options.failing_owners,
-                owner=owner,
-            )
+        report.add_hit(
+            hit,
+            source,
+            target,
+            layer=layer,
+            state=state,
+            hidden_by=hidden_by,
+            # Reported, never failing: files owned by someone else unless configured to fail.
+            third_party=owner is not None and owner.kind not in self.options.failing_owners,
+            owner=owner,
         )
 
 
-_WORKER_SCANNER: Scanner | None = None
-
-
 def _detect_batch(jobs: list) -> list[tuple[list[Hit], list[str], dict[str, str]]]:
-    assert _WORKER_SCANNER is not None  # set by the parent before forking
-    return [_WORKER_SCANNER.detect(job) for job in jobs]
+    scanner: Scanner = inherited()
+    return [scanner.detect(job) for job in jobs]
 
 
 def _collect(scan: object, result: tuple[list[Hit], list[str], dict[str, str]]) -> None:

@@ -7,16 +7,50 @@ import collections
 import contextlib
 import ctypes
 import multiprocessing
+import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: signal this process when its parent dies
 BATCH_BYTES = 1024 * 1024  # a batch is sent to a worker at this many bytes of files…
 BATCH_ITEMS = 256  # …or this many files, whichever comes first
 
 
-def forked_pool(jobs: int) -> ProcessPoolExecutor:
+_INHERITED: Any = None  # what the workers of the running pool inherit; see run_forked
+
+
+def job_count(jobs: int = 0) -> int:
+    """The one rule for how many workers a scan runs: ``jobs`` when the user gave it (``--jobs``),
+    else one per core this process may run on."""
+    return jobs or len(os.sched_getaffinity(0))
+
+
+@contextlib.contextmanager
+def run_forked(inherit: object, jobs: int) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of ``jobs`` forked workers that inherit ``inherit`` (a scanner whose rules and
+    detector the parent compiled once) and reach it with :func:`inherited`; None when one job is
+    all there is, and the caller runs the same work functions inline, where they find it too."""
+    global _INHERITED
+    outer, _INHERITED = _INHERITED, inherit
+    try:
+        if jobs < 2:
+            yield None
+        else:
+            with _forked_pool(jobs) as pool:
+                yield pool
+    finally:
+        _INHERITED = outer  # a nested use hands the outer one back
+
+
+def inherited() -> Any:
+    """Inside :func:`run_forked` (a worker, or the parent running inline): what it was given."""
+    assert _INHERITED is not None, "only work run inside run_forked inherits"
+    return _INHERITED
+
+
+def _forked_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_die_with_parent
     )

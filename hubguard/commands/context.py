@@ -5,7 +5,6 @@ coverage; ``--fix`` first appends the missing lines."""
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 from pathlib import Path
@@ -32,15 +31,14 @@ def run(args: argparse.Namespace) -> int:
     from hubguard.detect.names import name_guard, scrub_report
     from hubguard.report.progress import ByteProgress
 
-    settings = {
-        "include_third_party": args.include_third_party,
-        "exhaustive": args.exhaustive,
-        "coverage_only": args.coverage_only,
-        "limits": archive_limits(args),
-    }
-    if args.jobs and "jobs" in inspect.signature(ContextScanner).parameters:
-        settings["jobs"] = args.jobs
-    scanner = ContextScanner(args.rules, **settings)
+    scanner = ContextScanner(
+        args.rules,
+        include_third_party=args.include_third_party,
+        exhaustive=args.exhaustive,
+        coverage_only=args.coverage_only,
+        limits=archive_limits(args),
+        jobs=args.jobs,
+    )
     suppressions = load_checked_suppressions(args.baseline, lambda: scanner.rules, args.ignore_file)
     with ByteProgress("reading the build context") as progress:
         if progress.on_terminal():

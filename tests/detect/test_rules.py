@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import time
 import tomllib
 from collections.abc import Callable
@@ -706,3 +708,38 @@ def test_shape_without_prefix_or_near_words_is_an_input_error(tmp_path: Path) ->
     (tmp_path / "acme.toml").write_text(SHAPE_PACK.replace('near = ["acme"]\n', ""), encoding="utf-8")
     with pytest.raises(InputError, match="near"):
         load_rules([tmp_path])
+
+
+@pytest.mark.parametrize(
+    ("pack", "complaint"),
+    [
+        (
+            "[[file]]\nid = 'x'\ntitle = 'X'\nseverity = 'low'\nnames = ['x']\n[[alow]]\nid = 'y'\n",
+            "unknown table [alow] (known: rule, file, allow, plugin, third_party, owners, defensive)",
+        ),
+        ("[defensive]\npattern = ['x']\n", "unknown key 'pattern' in [defensive] (known: patterns)"),
+        ("[defensive]\npatterns = '.git'\n", "[defensive] patterns must be a list of strings"),
+    ],
+)
+def test_a_pack_table_hubguard_does_not_know_is_refused_in_one_line(
+    tmp_path: Path, pack: str, complaint: str
+) -> None:
+    """A misspelt table would otherwise be ignored in silence, the pack loading without its rules."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "acme.toml").write_text(pack, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "hubguard", "context", str(tmp_path), "--rules", str(tmp_path / "rules")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"hubguard: error: rule pack {tmp_path / 'rules' / 'acme.toml'}: {complaint}"
+    ]
+
+
+def test_defensive_dockerignore_entries_are_part_of_the_rule_set(tmp_path: Path) -> None:
+    assert ".git" in load_rules([]).defensive
+    (tmp_path / "acme.toml").write_text("[defensive]\npatterns = ['.acme-cache']\n", encoding="utf-8")
+    assert ".acme-cache" in load_rules([tmp_path]).defensive

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from hubguard.dockerignore import walk_context
+from hubguard.sources.context import walk_context
 
 DOCKER_CLI = "/usr/bin/docker"  # Debian's 20.10 client: its classic builder and BuildKit
 DOCKERFILE = "FROM scratch\nCOPY . /ctx/\n"

@@ -1,0 +1,313 @@
+"""The rule model: token rules, credential-file rules, allow-lists and plugins, and the
+:class:`RuleSet` a scan asks per path and per value. Loaded from the TOML packs by
+:mod:`hubguard.detect.rules`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from hubguard.detect.values import plausible_secret
+from hubguard.model import Severity
+
+
+@dataclass(frozen=True)
+class Examples:
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
+
+
+class LazyPattern:
+    """A rule's regex, compiled on first use: with hundreds of rules, most are never woken by
+    the prefilter in a scan, and compiling them all would cost more than the scan itself."""
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    @property
+    def groupindex(self) -> Mapping[str, int]:
+        return self.compiled.groupindex
+
+    @property
+    def groups(self) -> int:
+        return self.compiled.groups
+
+
+@dataclass(frozen=True)
+class TokenRule:
+    """A secret recognised by its shape inside a line of text."""
+
+    id: str
+    title: str
+    severity: Severity
+    regex: re.Pattern[str] | LazyPattern
+    keywords: tuple[str, ...]
+    examples: Examples
+    description: str = ""
+    paths: tuple[str, ...] = ()
+    entropy: float | None = None
+    binary: bool = False
+    block_end: str = ""
+    scope: str = "all"  # "files": file contents only; "config": Env, Labels and history only
+    pack: str = ""
+    # A fixed-prefix format that sample data never matches by chance (ghp_, AKIA, sk_live_):
+    # the only rules still applied to files a distro or package manager owns (hubguard/owners).
+    anchored: bool = False
+    trigger: str = ""  # RE2-and-re pattern in the one pass instead of the keywords (see engine)
+    value_checks: bool = False  # words, references and placeholders are not secrets (values.py)
+    once_per_file: bool = False  # one finding per file, however many values (password hashes)
+    reference: str = ""  # where the vendor documents the format (SARIF helpUri)
+    secret_group: int = 0  # 0: the `secret` group, else the first non-empty group, else the match
+    path_regex: re.Pattern[str] | None = None
+    allows: tuple[Allow, ...] = ()  # this rule's own allow-list (``[[rule.allow]]``)
+
+    @property
+    def applies_everywhere(self) -> bool:
+        return not (self.paths or self.allows) and self.path_regex is None
+
+    def applies_to(self, path: str) -> bool:
+        if self.applies_everywhere:
+            return True
+        if self.paths and not any(glob_match(path, pattern) for pattern in self.paths):
+            return False
+        if self.path_regex is not None and not self.path_regex.search(path):
+            return False
+        return not any(allow.secret is None and allow.allows("", path) for allow in self.allows)
+
+    def secrets(self, line: str) -> list[str]:
+        """Every secret value this rule sees in ``line`` (the capture group, else the match)."""
+        found = []
+        for match in self.regex.finditer(line):
+            value = self._value(match)
+            if not value:
+                continue
+            if self.entropy is not None and shannon_entropy(value) < self.entropy:
+                continue
+            if self.value_checks and not plausible_secret(value, line):
+                continue
+            start = match.start() + match.group(0).find(value)
+            if start > 0 and line[start - 1].isalnum() and value.lower().startswith(self.keywords):
+                continue  # a token prefix inside a longer word (Soghu_…, abcdexoxb-…) starts no token
+            if any(allow.allows_text(value, match.group(0), line) for allow in self.allows):
+                continue
+            found.append(value)
+        return found
+
+    def _value(self, match: re.Match[str]) -> str | None:
+        if self.secret_group:
+            return match.group(self.secret_group) if self.secret_group <= len(match.groups()) else None
+        if "secret" in self.regex.groupindex:
+            return match.group("secret")
+        return next((group for group in match.groups() if group), None) or (
+            None if self.regex.groups else match.group(0)
+        )
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """A credential file recognised by its name (and, optionally, something in it)."""
+
+    id: str
+    title: str
+    severity: Severity
+    names: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    content: re.Pattern[bytes] | None = None
+    dockerignore: str = ""
+    description: str = ""
+    examples: Examples = field(default_factory=lambda: Examples((), ()))
+    pack: str = ""
+    placeholders_quiet: bool = False  # no finding when every assigned value is a placeholder
+
+    def matches_name(self, path: str) -> bool:
+        """True when ``path`` (slash-separated, absolute or relative) names such a file."""
+        path = path.lstrip("/")
+        base = path.rsplit("/", 1)[-1]
+        if any(fnmatch.fnmatchcase(base, pattern) for pattern in self.exclude):
+            return False
+        return any(fnmatch.fnmatchcase(base, pattern) for pattern in self.names) or any(
+            glob_match(path, pattern) for pattern in self.paths
+        )
+
+    def matches(self, path: str, data: bytes) -> bool:
+        return self.matches_name(path) and (self.content is None or bool(self.content.search(data)))
+
+    def matches_content(self, data: bytes, is_placeholder: Callable[[str], bool]) -> bool:
+        """Whether the contents make this file a finding: its ``content`` regex, and (with
+        ``placeholders_quiet``) at least one assigned value that is not a placeholder, so an
+        example.env of ``${VAR}``, ``changeme`` and ``<your-token>`` stays quiet."""
+        if self.content is not None and not self.content.search(data):
+            return False
+        if not self.placeholders_quiet:
+            return True
+        for raw in ASSIGNED_VALUE.findall(data):
+            value = raw.decode("utf-8", "replace").split(" #", 1)[0].strip().strip("'\"")
+            if value and not is_placeholder(value):
+                return True
+        return False
+
+
+ASSIGNED_VALUE = re.compile(rb"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.]*[ \t]*=[ \t]*([^\r\n]*)")
+
+
+@dataclass(frozen=True)
+class PluginRule:
+    """A detect-secrets plugin in play (``[[plugin]]``): its severity and prefilter fragments."""
+
+    name: str
+    severity: Severity
+    prefilter: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"detect-secrets.{self.name}"
+
+
+@dataclass(frozen=True)
+class Allow:
+    """Known fakes and placeholders (``[[allow]]``): a secret value or a path never reported."""
+
+    id: str
+    description: str = ""
+    secret: re.Pattern[str] | None = None
+    paths: tuple[str, ...] = ()
+    path_regex: re.Pattern[str] | None = None
+    require_all: bool = False  # `condition = "and"`: the secret and the path must both match
+    target: str = "secret"  # in a rule's own allow-list: what `secret` looks at (secret, match, line)
+
+    def allows(self, secret: str, path: str) -> bool:
+        checks = []
+        if self.secret is not None:
+            checks.append(bool(secret) and self.secret.search(secret) is not None)
+        if self.paths or self.path_regex is not None:
+            checks.append(
+                any(glob_match(path, pattern) for pattern in self.paths)
+                or (self.path_regex is not None and self.path_regex.search(path.lstrip("/")) is not None)
+            )
+        return bool(checks) and (all(checks) if self.require_all else any(checks))
+
+    def allows_text(self, secret: str, match: str, line: str) -> bool:
+        """For a rule's own allow-list, which sees the match and the line as well as the secret."""
+        if self.secret is None or self.require_all:
+            return False
+        text = {"secret": secret, "match": match, "line": line}[self.target]
+        return self.secret.search(text) is not None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    token_rules: tuple[TokenRule, ...]
+    file_rules: tuple[FileRule, ...]
+    allows: tuple[Allow, ...] = ()
+    plugins: tuple[PluginRule, ...] = ()
+    third_party: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    layouts: tuple[str, ...] = ()  # package-manager layouts without records: owner "package"
+    # .dockerignore entries kept "just in case" (``[defensive]``): never linted as unused.
+    defensive: tuple[str, ...] = ()
+
+    def file_rules_named(self, path: str) -> list[FileRule]:
+        """The credential-file rules whose names match ``path``; per file, so most paths are
+        turned away by one combined check of every rule's names and path globs."""
+        if not self._name_screen.fullmatch(path.lstrip("/").rsplit("/", 1)[-1]) and not globs_match(
+            path, tuple(pattern for rule in self.file_rules for pattern in rule.paths)
+        ):
+            return []
+        return [rule for rule in self.file_rules if rule.matches_name(path)]
+
+    @cached_property
+    def _name_screen(self) -> re.Pattern[str]:
+        names = [fnmatch.translate(name) for rule in self.file_rules for name in rule.names]
+        return re.compile("|".join(names) if names else "(?!)")
+
+    def allowed(self, secret: str, path: str) -> bool:
+        return any(allow.allows(secret, path) for allow in self.allows)
+
+    def is_third_party(self, path: str) -> bool:
+        """Installed packages and vendored code: their fixtures are not the user's secrets."""
+        return globs_match(path, self.third_party)
+
+    def path_allowed(self, path: str) -> bool:
+        """Paths whose contents are never secrets (checksums in RECORD files, lockfiles)."""
+        return globs_match(path, tuple(pattern for allow in self.allows for pattern in allow.paths))
+
+    def by_id(self) -> dict[str, TokenRule | FileRule]:
+        return {rule.id: rule for rule in (*self.token_rules, *self.file_rules)}
+
+
+_GLOB_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+_GLOBS_CACHE: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+
+
+def globs_match(path: str, patterns: tuple[str, ...]) -> bool:
+    """Whether any of ``patterns`` matches: one compiled alternation, as this runs per file."""
+    regex = _GLOBS_CACHE.get(patterns, False)
+    if regex is False:
+        alternation = "|".join(f"(?:{_glob_to_regex(p)})" for p in patterns)
+        regex = _GLOBS_CACHE[patterns] = re.compile(alternation) if patterns else None
+    return regex is not None and regex.fullmatch(path.lstrip("/")) is not None
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Match a slash path against a glob where ``**`` spans directories and ``*`` does not.
+
+    A pattern without a leading ``/`` may match at any depth (like ``**/pattern``).
+    """
+    regex = _GLOB_CACHE.get(pattern)
+    if regex is None:
+        regex = _GLOB_CACHE[pattern] = re.compile(_glob_to_regex(pattern))
+    return regex.fullmatch(path.lstrip("/")) is not None
+
+
+def _glob_to_regex(pattern: str) -> str:
+    anchored = pattern.startswith("/")
+    pattern = pattern.strip("/")
+    out = [] if anchored else ["(?:.*/)?"]
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+def shannon_entropy(value: str) -> float:
+    counts = Counter(value)
+    total = len(value)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
