@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import resource
 import statistics
 import sys
@@ -64,6 +65,9 @@ def real_stack_archive() -> Path:
     partial = archive.with_suffix(".partial")
     with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
         for member, layer in zip(members, layers, strict=True):
+            directory_entry = tarfile.TarInfo(posixpath.dirname(member))
+            directory_entry.type, directory_entry.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(directory_entry)  # as docker save writes it
             tar.add(layer, arcname=member)
         for name, data in ((config_name, config_bytes), ("manifest.json", json.dumps(manifest).encode())):
             info = tarfile.TarInfo(name)
