@@ -119,9 +119,19 @@ def _without_lookarounds(pattern: str) -> str:
 
 
 def _group_end(pattern: str, start: int) -> int:
-    """Where the group that opens at ``start`` closes (parentheses balanced, escapes and
-    character classes skipped); the pattern's end when it never closes."""
-    depth, index, in_class = 0, start, False
+    """Where the group that opens at ``start`` closes; the pattern's end when it never closes."""
+    depth = 0
+    for index, char in _parentheses(pattern, start):
+        depth += 1 if char == "(" else -1
+        if depth == 0:
+            return index
+    return len(pattern)
+
+
+def _parentheses(pattern: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """(index, char) of each parenthesis of ``pattern`` from ``start``, escapes and character
+    classes skipped."""
+    index, in_class = start, False
     while index < len(pattern):
         char = pattern[index]
         if char == "\\":
@@ -134,14 +144,9 @@ def _group_end(pattern: str, start: int) -> int:
             if pattern.startswith(("[]", "[^]"), index):
                 index += 2 if pattern[index + 1] == "]" else 3
                 continue
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
+        elif char in "()":
+            yield index, char
         index += 1
-    return index
 
 
 class Triggers:
@@ -250,29 +255,13 @@ def compile_pass(fragments: list[str]):
 
 
 def _uncaptured(pattern: str) -> str:
-    """``pattern`` with every capturing group made non-capturing (escapes and classes skipped)."""
-    out, index, in_class = [], 0, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            out.append(pattern[index : index + 2])
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            if pattern.startswith(("[]", "[^]"), index):
-                width = 2 if pattern[index + 1] == "]" else 3
-                out.append(pattern[index : index + width])
-                index += width
-                continue
-        elif char == "(" and not pattern.startswith("(?", index):
-            out.append("(?:")
-            index += 1
-            continue
-        out.append(char)
-        index += 1
+    """``pattern`` with every capturing group made non-capturing."""
+    out, last = [], 0
+    for index, char in _parentheses(pattern):
+        if char == "(" and not pattern.startswith("(?", index):
+            out.append(pattern[last:index] + "(?:")
+            last = index + 1
+    out.append(pattern[last:])
     return "".join(out)
 
 
