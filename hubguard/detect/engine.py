@@ -126,6 +126,7 @@ class Detector:
         self._by_id = {rule.id: rule for rule in ordered}
         self._path_bound = tuple(rule for rule in self.file_rules if not rule.applies_everywhere)
         self._views: dict[frozenset[str], _RuleView] = {}
+        self._last_path: tuple[str | None, _RuleView] = (None, _RuleView(()))
 
     # -- text ---------------------------------------------------------------------------
 
@@ -153,11 +154,14 @@ class Detector:
     def _file_rules_for(self, path: str) -> _RuleView:
         """The file rules that apply to ``path``. Hundreds of rules apply everywhere; only the
         few with paths are asked, and each distinct outcome is built once."""
+        if path == self._last_path[0]:
+            return self._last_path[1]  # a file's chunks and decoded views ask one after another
         skipped = frozenset(rule.id for rule in self._path_bound if not rule.applies_to(path))
         view = self._views.get(skipped)
         if view is None:
             view = _RuleView(rule for rule in self.file_rules if rule.id not in skipped)
             self._views[skipped] = view
+        self._last_path = (path, view)
         return view
 
     def _candidates(
