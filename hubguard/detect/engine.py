@@ -119,7 +119,7 @@ class Detector:
         self.prefilter = Pass(fragments, once)
         binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = compile_pass([re.escape(k) for r in binary_rules for k in r.keywords])
-        self.binary_rules = tuple(binary_rules)
+        self.binary_rules = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in binary_rules)
         self.plugins = [_Plugin(p) for p in rules.plugins]
         self.triggers = Triggers(ordered, [plugin.prefilter for plugin in rules.plugins])
         self._position = {rule.id: position for position, rule in enumerate(ordered)}
@@ -275,7 +275,10 @@ class Detector:
         found: dict[tuple[str, str], Hit] = {}
         for match in self.binary_prefilter.finditer(data):
             window = data[max(0, match.start() - 256) : match.end() + WINDOW].decode("latin-1")
-            for rule in self.binary_rules:
+            lowered = window.lower()
+            for rule, keywords in self.binary_rules:
+                if not any(keyword in lowered for keyword in keywords):
+                    continue  # its keywords are not here: its regex need not run (most of a binary's cost)
                 for secret in rule.secrets(window):
                     if rule.block_end:
                         secret = _block(data, max(0, match.start() - 256), rule.block_end, secret) or secret
