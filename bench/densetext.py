@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import string
+from collections.abc import Callable
 
 WORDS = [
     "library",
@@ -119,10 +120,21 @@ I18N_KEYS = ("password", "forgot_password", "client_secret", "access_key", "toke
 BCRYPT_ALPHABET = string.ascii_letters + string.digits + "./"
 
 
-def apt_packages(rng: random.Random, target: int) -> str:
-    """Packages-file stanzas whose Description lines name passwords, tokens and keys."""
+def _filled(target: int, piece: Callable[[int], str]) -> str:
+    """``piece(0)``, ``piece(1)``, … joined, until they reach ``target`` characters."""
     out, size, number = [], 0, 0
     while size < target:
+        text = piece(number)
+        out.append(text)
+        size += len(text)
+        number += 1
+    return "".join(out)
+
+
+def apt_packages(rng: random.Random, target: int) -> str:
+    """Packages-file stanzas whose Description lines name passwords, tokens and keys."""
+
+    def stanza(number: int) -> str:
         word = rng.choice(WORDS)
         package = f"lib{word}-{rng.choice(WORDS)}{number}"
         version = f"{rng.randint(0, 9)}.{rng.randint(0, 30)}-{rng.randint(1, 9)}"
@@ -130,7 +142,7 @@ def apt_packages(rng: random.Random, target: int) -> str:
         body = "\n".join(
             " " + " ".join(rng.choice(WORDS) for _ in range(11)) for _ in range(rng.randint(1, 4))
         )
-        stanza = (
+        return (
             f"Package: {package}\nVersion: {version}\nArchitecture: amd64\n"
             f"Maintainer: Debian {word.title()} Team <pkg-{word}@lists.debian.org>\n"
             f"Depends: lib{rng.choice(WORDS)}{rng.randint(1, 9)}, lib{rng.choice(WORDS)}-common\n"
@@ -138,21 +150,19 @@ def apt_packages(rng: random.Random, target: int) -> str:
             f"Filename: pool/main/{word[0]}/{word}/{package}_{version}_amd64.deb\n"
             f"SHA256: {rng.getrandbits(256):064x}\n\n"
         )
-        out.append(stanza)
-        size += len(stanza)
-        number += 1
-    return "".join(out)
+
+    return _filled(target, stanza)
 
 
 def sql_dump(rng: random.Random, target: int) -> str:
     """A users table with bcrypt password hashes and NULL reset tokens."""
-    out = [
-        "-- PostgreSQL database dump\n",
-        "CREATE TABLE users (id integer, email text, password_hash text, reset_token text);\n",
-        "COPY users (id, email, password_hash, reset_token) FROM stdin;\n",
-    ]
-    size, row = 0, 0
-    while size < target:
+    header = (
+        "-- PostgreSQL database dump\n"
+        "CREATE TABLE users (id integer, email text, password_hash text, reset_token text);\n"
+        "COPY users (id, email, password_hash, reset_token) FROM stdin;\n"
+    )
+
+    def record(row: int) -> str:
         salt_hash = "".join(rng.choice(BCRYPT_ALPHABET) for _ in range(53))
         user = f"{rng.choice(USERS)}{row}@mail.internal"
         line = f"{row}\t{user}\t$2b$12${salt_hash}\t\\N\n"
@@ -161,11 +171,9 @@ def sql_dump(rng: random.Random, target: int) -> str:
                 f"INSERT INTO users (id, email, password_hash, reset_token) VALUES "
                 f"({row}, '{user}', '$2b$10${salt_hash}', NULL);\n"
             )
-        out.append(line)
-        size += len(line)
-        row += 1
-    out.append("\\.\n")
-    return "".join(out)
+        return line
+
+    return header + _filled(target, record) + "\\.\n"
 
 
 def auth_log(rng: random.Random, target: int) -> str:
@@ -181,8 +189,8 @@ def auth_log(rng: random.Random, target: int) -> str:
         "refresh_token revoked for user={user} reason=logout",
         "password reset requested for user={user} token=<redacted>",
     )
-    out, size, number = [], 0, 0
-    while size < target:
+
+    def entry(number: int) -> str:
         template = rng.choice(templates)
         line = f"2026-11-{rng.randint(1, 30):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z "
         line += f"{rng.choice(SERVICES)}[{rng.randint(100, 9999)}]: "
@@ -198,10 +206,9 @@ def auth_log(rng: random.Random, target: int) -> str:
             d=rng.randint(1, 9),
             number=number,
         )
-        out.append(line + "\n")
-        size += len(line) + 1
-        number += 1
-    return "".join(out)
+        return line + "\n"
+
+    return _filled(target, entry)
 
 
 def i18n_json(rng: random.Random, language: str, entries: int) -> str:
@@ -219,10 +226,10 @@ def i18n_json(rng: random.Random, language: str, entries: int) -> str:
 
 def helm_values(rng: random.Random, target: int) -> str:
     """Helm values: references to secrets, never the secrets themselves."""
-    out, size, number = [], 0, 0
-    while size < target:
+
+    def block(number: int) -> str:
         service = rng.choice(SERVICES)
-        block = (
+        return (
             f"{service}{number}:\n"
             f"  image: registry.internal/{service}:{rng.randint(1, 40)}.{rng.randint(0, 9)}\n"
             f"  existingSecret: {service}-credentials\n"
@@ -245,10 +252,8 @@ def helm_values(rng: random.Random, target: int) -> str:
             f"    rootToken: xxxxxxxxxxxxxxxx\n"
             f"  passwd: files\n"
         )
-        out.append(block)
-        size += len(block)
-        number += 1
-    return "".join(out)
+
+    return _filled(target, block)
 
 
 def dense_files(seed: str, scale_bytes: int) -> dict[str, bytes]:

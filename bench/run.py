@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from imagebuild import Image, build_images
+from imagebuild import Image, build_images, build_squashed_image, real_rootfs_tarballs
 from measure import MeasureError, Run, Summary, run_measured, summarise
 from rich.console import Console
 from rich.table import Table
@@ -36,6 +36,7 @@ KINGFISHER_MEMBER = "kingfisher/bin/kingfisher"
 MIN_MB_PER_CORE_SECOND = 25.0
 RSS_LIMIT_MB = 150
 EXIT_PASS, EXIT_MISS, EXIT_ERROR = 0, 1, 2
+GROUPS = ("plain", "dense", "daemon", "trivy", "real")  # what --only may pick
 
 # Wide enough for the tables when stdout is a file or a pipe (rich would assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -398,6 +399,13 @@ def evaluate_targets(bench: Bench, cores_available: int, layers: int) -> list[Ta
             "daemon cold ≤ 1.1 × docker save | cat", wall("daemon-cold"), wall("save-floor"), 1.1, "×"
         ),
         _ratio_target("warm (archive) ≤ 1.5 × trivy warm", wall("warm"), wall("trivy-warm"), 1.5, "×"),
+        _ratio_target(
+            "real single-layer cold ≤ 0.8 × trivy (same image)",
+            wall("real-cold"),
+            wall("trivy-real"),
+            0.8,
+            "×",
+        ),
         _ratio_target("warm (daemon) ≤ 1.5 × trivy warm", wall("daemon-warm"), wall("trivy-warm"), 1.5, "×"),
     ]
     warm, top = wall("warm"), wall("toplayer-cold")
@@ -490,25 +498,9 @@ def print_results(bench: Bench, images: dict[str, Image], targets: list[Target])
     console.print(target_table)
 
 
-def run_benchmark(args: argparse.Namespace) -> int:
-    out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    images = build_images(out, args.scale, log)
-    plain, dense = images["plain"], images["dense"]
-
-    hubguard = hubguard_command()
-    supports_cache = hubguard_supports_cache(hubguard)
-    if not supports_cache:
-        log("[yellow]hubguard scan has no --cache-dir yet: 'warm' is just a second run[/yellow]")
-    bench = Bench(out, args.runs, supports_cache)
-    environment: dict = {
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "hubguard": tool_version([*hubguard, "--version"]),
-        "hubguard_has_cache_dir": supports_cache,
-    }
-
+def plain_scenarios(bench: Bench, args: argparse.Namespace, images: dict[str, Image]) -> None:
+    """The plain image cold, warm and with its top layer changed, beside its read floor."""
+    plain = images["plain"]
     bench.floor("floor", plain)
     bench.hubguard_scan(
         "cold",
@@ -545,6 +537,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
         top,
         lambda i: bench.fresh_dir(f"toplayer-{i}"),
     )
+
+
+def dense_scenarios(
+    bench: Bench, args: argparse.Namespace, dense: Image, environment: dict, out: Path
+) -> None:
+    """Keyword-dense text without a secret: hubguard beside its read floor and Kingfisher."""
     bench.floor("dense-floor", dense)
     bench.hubguard_scan(
         "dense-cold",
@@ -564,9 +562,35 @@ def run_benchmark(args: argparse.Namespace) -> int:
             log(f"[red]Kingfisher not measured[/red]: {exc}")
             environment["kingfisher_error"] = str(exc)
 
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    images = build_images(out, args.scale, log)
+    plain, dense = images["plain"], images["dense"]
+
+    hubguard = hubguard_command()
+    supports_cache = hubguard_supports_cache(hubguard)
+    if not supports_cache:
+        log("[yellow]hubguard scan has no --cache-dir yet: 'warm' is just a second run[/yellow]")
+    bench = Bench(out, args.runs, supports_cache)
+    environment: dict = {
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "hubguard": tool_version([*hubguard, "--version"]),
+        "hubguard_has_cache_dir": supports_cache,
+    }
+
+    wanted = lambda group: not args.only or group in args.only  # noqa: E731
+    if wanted("plain"):
+        plain_scenarios(bench, args, images)
+    if wanted("dense"):
+        dense_scenarios(bench, args, dense, environment, out)
+
     engine = Engine()
-    if args.no_daemon:
-        log("daemon scenarios skipped (--no-daemon)")
+    if args.no_daemon or not wanted("daemon"):
+        log("daemon scenarios skipped")
     else:
         try:
             environment["engine"] = engine.version()
@@ -590,8 +614,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
             log(f"[red]daemon scenarios not measured[/red]: {exc}")
             environment["engine_error"] = str(exc)
 
-    if args.no_trivy:
-        log("trivy scenarios skipped (--no-trivy)")
+    if args.no_trivy or not wanted("trivy"):
+        log("trivy scenarios skipped")
     else:
         try:
             trivy = install_trivy(out / "tools")
@@ -612,6 +636,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
             log(f"[red]trivy not measured[/red]: {exc}")
             environment["trivy_error"] = str(exc)
 
+    if args.no_real or not wanted("real"):
+        log("real single-layer scenarios skipped")
+    else:
+        real_single_layer(bench, out, images, environment, None if args.no_trivy else out / "tools")
+
     targets = evaluate_targets(bench, os.cpu_count() or 1, len(plain.layers))
     print_results(bench, images, targets)
     results = {
@@ -631,6 +660,35 @@ def run_benchmark(args: argparse.Namespace) -> int:
     return EXIT_PASS if all(target.status == "PASS" for target in targets) else EXIT_MISS
 
 
+def real_single_layer(
+    bench: Bench, out: Path, images: dict[str, Image], environment: dict, tools: Path | None
+) -> None:
+    """The real single-layer image (debootstrap Debian, apt runtimes, pip and npm packages in
+    one layer, as ``docker import`` or a squash makes it), built from the test suite's cached
+    rootfs tarballs; skipped when there are none (``python -m tests.realimages`` builds them)."""
+    tarballs = real_rootfs_tarballs()
+    if not tarballs:
+        log("real single-layer scenarios skipped: no cached rootfs tarballs (python -m tests.realimages)")
+        environment["real_skipped"] = "no cached rootfs tarballs"
+        return
+    real = images["real"] = build_squashed_image(out, tarballs, log)
+    bench.floor("real-floor", real)
+    bench.hubguard_scan(
+        "real-cold", "hubguard, real single-layer image, empty cache", f"docker-archive:{real.archive}", real,
+        lambda i: bench.fresh_dir(f"real-{i}"),
+    )  # fmt: skip
+    if tools is None:
+        return
+    try:
+        trivy = install_trivy(tools)
+        bench.trivy_scan(
+            "trivy-real", "trivy secret scan, real single-layer image, fresh --cache-dir", trivy, real,
+            lambda i: bench.fresh_dir(f"trivy-real-{i}"),
+        )  # fmt: skip
+    except BenchError as exc:
+        log(f"[red]trivy (real image) not measured[/red]: {exc}")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario; the median is reported")
@@ -642,6 +700,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-daemon", action="store_true", help="skip the engine scenarios")
     parser.add_argument("--no-trivy", action="store_true", help="skip trivy")
     parser.add_argument("--no-kingfisher", action="store_true", help="skip Kingfisher")
+    parser.add_argument(
+        "--no-real", action="store_true", help="skip the real single-layer image (~1.1 GB, cached tarballs)"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="GROUP",
+        choices=GROUPS,
+        help=f"run only these groups: {', '.join(GROUPS)}",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

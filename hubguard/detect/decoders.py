@@ -51,7 +51,12 @@ def decode(path: str, data: bytes) -> Decoded:
     if utf16 is not None:
         decoded.views.append((utf16, True))
     lowered = path.lower()
-    if lowered.endswith(MANIFEST_SUFFIXES) and len(data) <= MANIFEST_LIMIT and KIND_SECRET.search(data):
+    if (
+        lowered.endswith(MANIFEST_SUFFIXES)
+        and len(data) <= MANIFEST_LIMIT
+        and b"Secret" in data
+        and KIND_SECRET.search(data)
+    ):
         for encoded, text in kubernetes_secret_values(data):
             decoded.raw = decoded.raw.replace(encoded.encode(), b"*" * len(encoded))
             decoded.views.append((text.encode("utf-8", "replace"), False))

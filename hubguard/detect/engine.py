@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
+from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass, Triggers, compile_pass, fragments_of
 from hubguard.errors import InputError
 from hubguard.model import Finding, Severity, hash_secret, redact
 
-WINDOW = 2048  # bytes kept on each side of a keyword inside a very long (minified) line
-LONG_LINE = 4 * WINDOW
 BLOCK_LIMIT = 64 * 1024  # how far a multi-line secret (a PEM block) may reach
-# RE2's budget for the prefilter automaton: with ~900 keywords the default 8 MiB makes its DFA
-# thrash (three times slower); 64 MiB keeps it in memory, and only what is used is allocated.
-PREFILTER_MEMORY = 64 << 20
 PRAGMA = re.compile(r"pragma: ?allowlist[ \t]+secret", re.IGNORECASE)
 PRAGMA_NEXTLINE = re.compile(r"pragma: ?allowlist[ \t]+nextline[ \t]+secret", re.IGNORECASE)
 
@@ -106,170 +101,6 @@ class _Plugin:
         return _plugin_instance(self.rule.name)
 
 
-def _fragments(rule: TokenRule) -> list[str]:
-    """What a rule contributes to the pass: its trigger, else its own regex when that can stand
-    in for it (see ``derived_trigger``), else its keywords."""
-    if rule.trigger:
-        return [_loosened(rule.trigger)]
-    derived = derived_trigger(rule)
-    return [derived] if derived else [re.escape(keyword) for keyword in rule.keywords]
-
-
-COUNTED = re.compile(r"\{(\d+)(?:,(\d*))?\}\??")
-COUNT_LIMIT = 32
-
-
-def _loosened(pattern: str) -> str:
-    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as ``+`` or ``*``: still a
-    superset, and the one automaton for every rule no longer multiplies its states by them
-    (with them, RE2's DFA ran out of memory and the pass fell to a few MB/s)."""
-
-    def loosen(match: re.Match[str]) -> str:
-        low, high = int(match.group(1)), match.group(2)
-        top = low if high is None else (int(high) if high else COUNT_LIMIT + 1)
-        if top <= COUNT_LIMIT:
-            return match.group(0)
-        return "*" if low == 0 else "+"
-
-    return COUNTED.sub(loosen, pattern)
-
-
-SHORTHANDS = re.compile(r"\\[wWdDsSbB]")  # Unicode-aware in re, ASCII in RE2: not derived
-LOOKAROUND = re.compile(r"\(\?<?[=!]")
-NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
-NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
-SECRET_PREFIX = re.compile(r"[A-Za-z0-9_]{3}")  # a literal prefix of at least three characters
-
-
-@cache
-def derived_trigger(rule: TokenRule) -> str:
-    """The rule's regex without its lookarounds, with negated classes kept to one line: a
-    superset of what the rule matches in a line, and far more selective than a bare keyword
-    such as ``secret``. Only when RE2 takes it, no shorthand class differs between the engines,
-    and every keyword is written in the regex (so the trigger is at least that selective)."""
-    pattern = rule.regex.pattern
-    source = pattern.lower().replace("\\", "")
-    if SHORTHANDS.search(pattern) or "\\n" in pattern or not all(k in source for k in rule.keywords):
-        # A rule whose secret starts with a fixed prefix (a shape rule's ``live_…`` after its
-        # context words) is woken by the secret alone: still a superset, and far more selective
-        # than context words such as ``token``.
-        return _secret_trigger(pattern)
-    return _checked_trigger(pattern)
-
-
-def _secret_trigger(pattern: str) -> str:
-    """The rule's ``secret`` group as a trigger, when it starts with a literal prefix."""
-    start = pattern.find("(?P<secret>")
-    if start < 0:
-        return ""
-    body = _group_body(pattern, start)
-    if not SECRET_PREFIX.match(body) or SHORTHANDS.search(body) or "\\n" in body:
-        return ""
-    return _checked_trigger(body)
-
-
-def _group_body(pattern: str, start: int) -> str:
-    """The text inside the named group that opens at ``start``."""
-    return pattern[pattern.index(">", start) + 1 : _group_end(pattern, start)]
-
-
-def _checked_trigger(pattern: str) -> str:
-    """``pattern`` made a one-line superset for the pass, if both engines compile it."""
-    trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", _without_lookarounds(pattern)))
-    trigger = NAMED_GROUP.sub("(?:", trigger)  # one alternation of every rule: names would clash
-    accelerator = _re2()
-    if accelerator is None or "(?P=" in trigger:
-        return ""
-    try:
-        accelerator.compile(b"(?im)" + trigger.encode(), _quiet(accelerator))
-        re.compile(trigger.encode(), re.IGNORECASE | re.MULTILINE)
-    except (accelerator.error, re.error):
-        return ""
-    return trigger
-
-
-def _without_lookarounds(pattern: str) -> str:
-    """``pattern`` with every ``(?=…)``, ``(?!…)``, ``(?<=…)``, ``(?<!…)`` group removed."""
-    out, position = [], 0
-    while (found := LOOKAROUND.search(pattern, position)) is not None:
-        out.append(pattern[position : found.start()])
-        position = _group_end(pattern, found.start()) + 1
-    out.append(pattern[position:])
-    return "".join(out)
-
-
-def _group_end(pattern: str, start: int) -> int:
-    """Where the group that opens at ``start`` closes (parentheses balanced, escapes and
-    character classes skipped); the pattern's end when it never closes."""
-    depth, index, in_class = 0, start, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            if pattern.startswith(("[]", "[^]"), index):
-                index += 2 if pattern[index + 1] == "]" else 3
-                continue
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
-    return index
-
-
-class _Triggers:
-    """Which rules and plugins a line can wake, from the same fragments as the pass,
-    case-insensitively: in one pass with an RE2 set, else fragment by fragment with ``re``."""
-
-    def __init__(self, rules: tuple[TokenRule, ...], plugins: list[_Plugin]) -> None:
-        owners: dict[str, tuple[set[str], set[int]]] = {}
-        for rule in rules:
-            for fragment in _fragments(rule):
-                owners.setdefault(fragment, (set(), set()))[0].add(rule.id)
-        for position, plugin in enumerate(plugins):
-            for fragment in plugin.rule.prefilter:
-                owners.setdefault(fragment, (set(), set()))[1].add(position)
-        self.fragments = list(owners)
-        self.owners = [owners[fragment] for fragment in self.fragments]
-        self.regexes = [re.compile(fragment, re.IGNORECASE) for fragment in self.fragments]
-        self.set = _re2_set(self.fragments)
-
-    def woken(self, line: str) -> tuple[set[str], set[int]]:
-        if self.set is not None:
-            matched = self.set.Match(line) or ()
-        else:
-            matched = [i for i, regex in enumerate(self.regexes) if regex.search(line)]
-        rules: set[str] = set()
-        plugins: set[int] = set()
-        for index in matched:
-            rules |= self.owners[index][0]
-            plugins |= self.owners[index][1]
-        return rules, plugins
-
-
-def _re2_set(fragments: list[str]):
-    accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
-    if accelerator is None:
-        return None
-    options = _quiet(accelerator)
-    options.case_sensitive = False
-    matcher = accelerator.Set.SearchSet(options)
-    try:
-        for fragment in fragments:
-            matcher.Add(fragment)
-    except accelerator.error:
-        return None  # a construct RE2 lacks: fragment by fragment with re instead
-    matcher.Compile()
-    return matcher
-
-
 class Detector:
     """Compiled once per rule set; ``scan_text`` / ``scan_binary`` are the hot path."""
 
@@ -280,22 +111,22 @@ class Detector:
         ordered = sorted(rules.token_rules, key=lambda rule: -rule.severity)
         self.file_rules = tuple(r for r in ordered if r.scope != "config")
         self.config_rules = tuple(r for r in ordered if r.scope != "files")
-        fragments = [fragment for rule in self.file_rules for fragment in _fragments(rule)]
+        fragments = [fragment for rule in self.file_rules for fragment in fragments_of(rule)]
         fragments += [f for plugin in rules.plugins for f in plugin.prefilter]
-        self.prefilter = _compile(fragments)
         # Once a once-per-file rule (password hashes in a dump) has its finding, the rest of the
         # chunk is searched without it: a million-row dump then costs one automaton pass.
-        once = {fragment for rule in self.file_rules if rule.once_per_file for fragment in _fragments(rule)}
-        self.prefilter_after_once = _compile([f for f in fragments if f not in once]) if once else None
+        once = {fragment for rule in self.file_rules if rule.once_per_file for fragment in fragments_of(rule)}
+        self.prefilter = Pass(fragments, once)
         binary_rules = [rule for rule in self.file_rules if rule.binary]
-        self.binary_prefilter = _compile([re.escape(k) for r in binary_rules for k in r.keywords])
-        self.binary_rules = tuple(binary_rules)
+        self.binary_prefilter = compile_pass([re.escape(k) for r in binary_rules for k in r.keywords])
+        self.binary_rules = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in binary_rules)
         self.plugins = [_Plugin(p) for p in rules.plugins]
-        self.triggers = _Triggers(ordered, self.plugins)
+        self.triggers = Triggers(ordered, [plugin.prefilter for plugin in rules.plugins])
         self._position = {rule.id: position for position, rule in enumerate(ordered)}
         self._by_id = {rule.id: rule for rule in ordered}
         self._path_bound = tuple(rule for rule in self.file_rules if not rule.applies_everywhere)
         self._views: dict[frozenset[str], _RuleView] = {}
+        self._last_path: tuple[str | None, _RuleView] = (None, _RuleView(()))
 
     # -- text ---------------------------------------------------------------------------
 
@@ -323,11 +154,14 @@ class Detector:
     def _file_rules_for(self, path: str) -> _RuleView:
         """The file rules that apply to ``path``. Hundreds of rules apply everywhere; only the
         few with paths are asked, and each distinct outcome is built once."""
+        if path == self._last_path[0]:
+            return self._last_path[1]  # a file's chunks and decoded views ask one after another
         skipped = frozenset(rule.id for rule in self._path_bound if not rule.applies_to(path))
         view = self._views.get(skipped)
         if view is None:
             view = _RuleView(rule for rule in self.file_rules if rule.id not in skipped)
             self._views[skipped] = view
+        self._last_path = (path, view)
         return view
 
     def _candidates(
@@ -338,23 +172,22 @@ class Detector:
             yield from _all_lines(data, first_line)
             return
         line_no, counted_to, pos = first_line, 0, 0
-        while (match := self._pass(once_done[0]).search(data, pos)) is not None:
-            start = data.rfind(b"\n", 0, match.start()) + 1
-            end = data.find(b"\n", match.start())  # a trigger's line is where it starts
+        for match_start, match_end in self.prefilter.matches(data, once_done):
+            if match_start < pos:
+                continue  # in a line (or window) already yielded
+            start = data.rfind(b"\n", 0, match_start) + 1
+            end = data.find(b"\n", match_start)  # a trigger's line is where it starts
             end = len(data) if end < 0 else end
             line_no += data.count(b"\n", counted_to, start)
             counted_to = start
             if end - start > LONG_LINE:
-                start = max(start, match.start() - WINDOW)
-                end = min(end, min(match.end(), match.start() + LONG_LINE) + WINDOW)
+                start = max(start, match_start - WINDOW)
+                end = min(end, min(match_end, match_start + LONG_LINE) + WINDOW)
                 yield start, end, line_no
                 pos = end
             else:
                 yield start, end, line_no
                 pos = end + 1
-
-    def _pass(self, once_done: bool):
-        return self.prefilter_after_once if once_done and self.prefilter_after_once else self.prefilter
 
     def _scan_line(
         self, line: str, data: bytes, start: int, path: str, line_no: int, rules: list[TokenRule]
@@ -442,7 +275,10 @@ class Detector:
         found: dict[tuple[str, str], Hit] = {}
         for match in self.binary_prefilter.finditer(data):
             window = data[max(0, match.start() - 256) : match.end() + WINDOW].decode("latin-1")
-            for rule in self.binary_rules:
+            lowered = window.lower()
+            for rule, keywords in self.binary_rules:
+                if not any(keyword in lowered for keyword in keywords):
+                    continue  # its keywords are not here: its regex need not run (most of a binary's cost)
                 for secret in rule.secrets(window):
                     if rule.block_end:
                         secret = _block(data, max(0, match.start() - 256), rule.block_end, secret) or secret
@@ -503,39 +339,6 @@ def _left_bounded(line: str, secret: str) -> bool:
             return True
         at = line.find(secret, at + 1)
     return False
-
-
-def _compile(fragments: list[str]):
-    """The pass: one case-insensitive alternation over raw bytes. RE2 runs it as an automaton,
-    about a hundred times faster than ``re``, which is the fallback (also forced with
-    HUBGUARD_PURE_PYTHON=1) for constructs RE2 lacks."""
-    if not fragments:
-        return None
-    pattern = "|".join(sorted(set(fragments))).encode()
-    accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
-    if accelerator is not None:
-        options = _quiet(accelerator)
-        options.max_mem = PREFILTER_MEMORY  # RE2's default 8 MiB made the pass three times slower
-        try:
-            return accelerator.compile(b"(?im)" + pattern, options)
-        except accelerator.error:
-            pass  # a construct RE2 lacks: the fallback handles it
-    return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
-
-
-def _quiet(accelerator):
-    """RE2 options that keep a pattern RE2 rejects off stderr: the fallback takes it silently."""
-    options = accelerator.Options()
-    options.log_errors = False
-    return options
-
-
-def _re2():
-    try:
-        import re2
-    except ImportError:
-        return None
-    return re2
 
 
 def _plugin_instance(name: str) -> object:

@@ -18,6 +18,7 @@ import re
 
 from hubguard.detect.engine import Hit
 from hubguard.detect.rules import RuleSet, TokenRule
+from hubguard.detect.triggers import re2_set
 from hubguard.model import LayerRef, ScanReport, hash_secret, redact
 
 # Keyword-assignment heuristics and config-only rules: not anchored formats, not for names.
@@ -44,16 +45,29 @@ class NameGuard:
         self.allowed = rules.allowed
         keywords = sorted({keyword for rule in self.rules for keyword in rule.keywords})
         self.screen = re.compile("|".join(map(re.escape, keywords))) if keywords else None
+        # Every path asks: an RE2 set says which keywords occur in one pass, and only their
+        # rules are tried (``re`` and a loop over every rule cost half a millisecond a path).
+        self.keyword_set = re2_set([re.escape(keyword) for keyword in keywords]) if keywords else None
+        positions: dict[str, list[int]] = {keyword: [] for keyword in keywords}
+        for position, rule in enumerate(self.rules):
+            for keyword in set(rule.keywords):
+                positions[keyword].append(position)
+        self.rules_by_keyword = [positions[keyword] for keyword in keywords]
+
+    def _woken(self, lowered: str) -> list[TokenRule]:
+        """The rules whose keywords occur in ``lowered``, most severe first."""
+        if self.keyword_set is not None:
+            matched = self.keyword_set.Match(lowered.encode("utf-8", "replace")) or ()
+            woken = {position for index in matched for position in self.rules_by_keyword[index]}
+            return [self.rules[position] for position in sorted(woken)]
+        if self.screen is None or not self.screen.search(lowered):
+            return []
+        return [rule for rule in self.rules if any(keyword in lowered for keyword in rule.keywords)]
 
     def secrets(self, text: str) -> list[tuple[TokenRule, str]]:
         """(rule, secret) for each token in ``text``."""
-        if self.screen is None or not self.screen.search(text.lower()):
-            return []
         found: list[tuple[TokenRule, str]] = []
-        lowered = text.lower()
-        for rule in self.rules:
-            if not any(keyword in lowered for keyword in rule.keywords):
-                continue
+        for rule in self._woken(text.lower()):
             for secret in rule.secrets(text):
                 if not any(secret in seen or seen in secret for _, seen in found) and not self.allowed(
                     secret, ""

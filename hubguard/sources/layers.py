@@ -81,9 +81,9 @@ def normalize(name: str) -> str:
 class DigestReader:
     """Hashes and counts every byte read through it, so a layer is verified while it is read."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, *, hashing: bool = True) -> None:
         self.stream = stream
-        self.hash = hashlib.sha256()
+        self.hash = hashlib.sha256() if hashing else None
         self.size = 0
         self._head = b""  # peeked bytes, hashed already, not yet handed out
 
@@ -105,7 +105,8 @@ class DigestReader:
 
     def _read(self, size: int) -> bytes:
         data = self.stream.read(size)
-        self.hash.update(data)
+        if self.hash is not None:
+            self.hash.update(data)
         self.size += len(data)
         return data
 
@@ -115,7 +116,7 @@ class DigestReader:
             pass
 
     def digest(self) -> str:
-        return "sha256:" + self.hash.hexdigest()
+        return "sha256:" + (self.hash.hexdigest() if self.hash is not None else "")
 
 
 @dataclass
@@ -175,9 +176,11 @@ def iter_layer_files(
     """
     name = expected.name if expected is not None else f"layer {label}"
     with broken_layer(name):
-        raw = DigestReader(stream)
+        # Nothing to verify against (a streamed export, hashed by its own reader): no hashing here.
+        hashing = expected is not None
+        raw = DigestReader(stream, hashing=hashing)
         tar_stream, plain = decompressed(raw)
-        uncompressed = raw if plain else DigestReader(tar_stream)
+        uncompressed = raw if plain else DigestReader(tar_stream, hashing=hashing)
         with tarfile.open(fileobj=uncompressed, mode="r|", tarinfo=CappedTarInfo) as tar:  # type: ignore[call-overload]
             while (member := tar.next()) is not None:
                 tar.members.clear()  # one header at a time: memory stays flat however many files

@@ -1,0 +1,280 @@
+"""The prefilter: what each rule contributes to the one pass over a chunk's bytes (its
+trigger, a regex derived from its own, or its keywords), the pass itself, and which rules and
+plugins a candidate line wakes.
+
+RE2 builds its automaton lazily, and a new state costs time in proportion to the whole
+program: one alternation of ~850 fragments spent most of a cold scan building states (random
+text such as a dump's password hashes kept finding new ones). So the pass runs as
+``PASS_GROUPS`` smaller automata whose matches are merged in order: each is cheap to build,
+and together they cost less than one large one once warm.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import re
+from collections.abc import Iterator
+from functools import cache
+
+from hubguard.detect.rules import TokenRule
+
+# RE2's budget for each automaton of the pass: the default 8 MiB made a large one thrash.
+PREFILTER_MEMORY = 64 << 20
+PASS_GROUPS = 8  # automata in the pass and in the trigger sets (see the module docstring)
+WINDOW = 2048  # bytes kept on each side of a keyword inside a very long (minified) line
+LONG_LINE = 4 * WINDOW
+
+
+def fragments_of(rule: TokenRule) -> list[str]:
+    """What a rule contributes to the pass: its trigger, else its own regex when that can stand
+    in for it (see ``derived_trigger``), else its keywords."""
+    if rule.trigger:
+        return [_loosened(rule.trigger)]
+    derived = derived_trigger(rule)
+    return [derived] if derived else [re.escape(keyword) for keyword in rule.keywords]
+
+
+COUNTED = re.compile(r"\{(\d+)(?:,(\d*))?\}\??")
+COUNT_LIMIT = 32
+
+
+def _loosened(pattern: str) -> str:
+    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as ``+`` or ``*``: still a
+    superset, and the one automaton for every rule no longer multiplies its states by them
+    (with them, RE2's DFA ran out of memory and the pass fell to a few MB/s)."""
+
+    def loosen(match: re.Match[str]) -> str:
+        low, high = int(match.group(1)), match.group(2)
+        top = low if high is None else (int(high) if high else COUNT_LIMIT + 1)
+        if top <= COUNT_LIMIT:
+            return match.group(0)
+        return "*" if low == 0 else "+"
+
+    return COUNTED.sub(loosen, pattern)
+
+
+SHORTHANDS = re.compile(r"\\[wWdDsSbB]")  # Unicode-aware in re, ASCII in RE2: not derived
+LOOKAROUND = re.compile(r"\(\?<?[=!]")
+NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
+NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
+SECRET_PREFIX = re.compile(r"[A-Za-z0-9_]{3}")  # a literal prefix of at least three characters
+
+
+@cache
+def derived_trigger(rule: TokenRule) -> str:
+    """The rule's regex without its lookarounds, with negated classes kept to one line: a
+    superset of what the rule matches in a line, and far more selective than a bare keyword
+    such as ``secret``. Only when RE2 takes it, no shorthand class differs between the engines,
+    and every keyword is written in the regex (so the trigger is at least that selective)."""
+    pattern = rule.regex.pattern
+    source = pattern.lower().replace("\\", "")
+    if SHORTHANDS.search(pattern) or "\\n" in pattern or not all(k in source for k in rule.keywords):
+        # A rule whose secret starts with a fixed prefix (a shape rule's ``live_…`` after its
+        # context words) is woken by the secret alone: still a superset, and far more selective
+        # than context words such as ``token``.
+        return _secret_trigger(pattern)
+    return _checked_trigger(pattern)
+
+
+def _secret_trigger(pattern: str) -> str:
+    """The rule's ``secret`` group as a trigger, when it starts with a literal prefix."""
+    start = pattern.find("(?P<secret>")
+    if start < 0:
+        return ""
+    body = _group_body(pattern, start)
+    if not SECRET_PREFIX.match(body) or SHORTHANDS.search(body) or "\\n" in body:
+        return ""
+    return _checked_trigger(body)
+
+
+def _group_body(pattern: str, start: int) -> str:
+    """The text inside the named group that opens at ``start``."""
+    return pattern[pattern.index(">", start) + 1 : _group_end(pattern, start)]
+
+
+def _checked_trigger(pattern: str) -> str:
+    """``pattern`` made a one-line superset for the pass, if both engines compile it."""
+    trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", _without_lookarounds(pattern)))
+    trigger = NAMED_GROUP.sub("(?:", trigger)  # one alternation of every rule: names would clash
+    accelerator = _re2()
+    if accelerator is None or "(?P=" in trigger:
+        return ""
+    try:
+        accelerator.compile(b"(?im)" + trigger.encode(), _quiet(accelerator))
+        re.compile(trigger.encode(), re.IGNORECASE | re.MULTILINE)
+    except (accelerator.error, re.error):
+        return ""
+    return trigger
+
+
+def _without_lookarounds(pattern: str) -> str:
+    """``pattern`` with every ``(?=…)``, ``(?!…)``, ``(?<=…)``, ``(?<!…)`` group removed."""
+    out, position = [], 0
+    while (found := LOOKAROUND.search(pattern, position)) is not None:
+        out.append(pattern[position : found.start()])
+        position = _group_end(pattern, found.start()) + 1
+    out.append(pattern[position:])
+    return "".join(out)
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Where the group that opens at ``start`` closes; the pattern's end when it never closes."""
+    depth = 0
+    for index, char in _parentheses(pattern, start):
+        depth += 1 if char == "(" else -1
+        if depth == 0:
+            return index
+    return len(pattern)
+
+
+def _parentheses(pattern: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """(index, char) of each parenthesis of ``pattern`` from ``start``, escapes and character
+    classes skipped."""
+    index, in_class = start, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern.startswith(("[]", "[^]"), index):
+                index += 2 if pattern[index + 1] == "]" else 3
+                continue
+        elif char in "()":
+            yield index, char
+        index += 1
+
+
+class Triggers:
+    """Which rules and plugins a line can wake, from the same fragments as the pass,
+    case-insensitively: with RE2 sets (``PASS_GROUPS`` of them, see the module docstring),
+    else fragment by fragment with ``re``."""
+
+    def __init__(self, rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]]) -> None:
+        owners: dict[str, tuple[set[str], set[int]]] = {}
+        for rule in rules:
+            for fragment in fragments_of(rule):
+                owners.setdefault(fragment, (set(), set()))[0].add(rule.id)
+        for position, fragments in enumerate(plugin_fragments):
+            for fragment in fragments:
+                owners.setdefault(fragment, (set(), set()))[1].add(position)
+        self.fragments = list(owners)
+        self.owners = [owners[fragment] for fragment in self.fragments]
+        self.regexes = [re.compile(fragment, re.IGNORECASE) for fragment in self.fragments]
+        indexes = list(range(len(self.fragments)))
+        groups = [indexes[start::PASS_GROUPS] for start in range(PASS_GROUPS)]
+        self.sets = [(group, re2_set([self.fragments[i] for i in group])) for group in groups if group]
+        if any(matcher is None for _, matcher in self.sets):
+            self.sets = []
+
+    def woken(self, line: str) -> tuple[set[str], set[int]]:
+        if self.sets:
+            text = line.encode("utf-8", "replace")  # once, not once per set
+            matched = [group[i] for group, matcher in self.sets for i in matcher.Match(text) or ()]
+        else:
+            matched = [i for i, regex in enumerate(self.regexes) if regex.search(line)]
+        rules: set[str] = set()
+        plugins: set[int] = set()
+        for index in matched:
+            rules |= self.owners[index][0]
+            plugins |= self.owners[index][1]
+        return rules, plugins
+
+
+def re2_set(fragments: list[str]):
+    accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
+    if accelerator is None:
+        return None
+    options = _quiet(accelerator)
+    options.case_sensitive = False
+    matcher = accelerator.Set.SearchSet(options)
+    try:
+        for fragment in fragments:
+            matcher.Add(fragment)
+    except accelerator.error:
+        return None  # a construct RE2 lacks: fragment by fragment with re instead
+    matcher.Compile()
+    return matcher
+
+
+class Pass:
+    """The prefilter over raw bytes: ``PASS_GROUPS`` automata, their matches merged in order.
+    A once-per-file rule's fragments get their own automaton, which stops once that rule has
+    its finding: a million-row dump then costs one pass."""
+
+    def __init__(self, fragments: list[str], once: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        regular = sorted(set(fragments) - set(once))
+        groups = [regular[start::PASS_GROUPS] for start in range(PASS_GROUPS)]
+        self.automata = [compile_pass(group) for group in groups if group]
+        self.once = compile_pass(sorted(once)) if once else None
+
+    def matches(self, data: bytes, once_done: list[bool]) -> Iterator[tuple[int, int]]:
+        """(start, end) of matches in order, at most one per short line from each automaton."""
+        streams = [_spans(automaton, data) for automaton in self.automata]
+        if self.once is not None:
+            streams.append(_spans(self.once, data, once_done))
+        return heapq.merge(*streams)
+
+
+def _spans(automaton, data: bytes, stop: list[bool] | None = None) -> Iterator[tuple[int, int]]:
+    """One automaton's matches; after a match in a short line, the search goes on at the next
+    line (that line is a candidate already), in a long one right after the match."""
+    pos = 0
+    while not (stop and stop[0]) and (match := automaton.search(data, pos)) is not None:
+        start, end = match.span()
+        yield start, end
+        line_end = data.find(b"\n", start)
+        line_end = len(data) if line_end < 0 else line_end
+        if line_end - (data.rfind(b"\n", 0, start) + 1) > LONG_LINE:
+            pos = max(end, start + 1)
+        else:
+            pos = line_end + 1
+
+
+def compile_pass(fragments: list[str]):
+    """One automaton of the pass: a case-insensitive alternation over raw bytes, its groups
+    made non-capturing (RE2 then needs no submatch search per match). RE2 runs it about a
+    hundred times faster than ``re``, which is the fallback (also forced with
+    HUBGUARD_PURE_PYTHON=1) for constructs RE2 lacks."""
+    if not fragments:
+        return None
+    pattern = "|".join(sorted(set(fragments))).encode()
+    accelerator = None if os.environ.get("HUBGUARD_PURE_PYTHON") else _re2()
+    if accelerator is not None:
+        options = _quiet(accelerator)
+        options.max_mem = PREFILTER_MEMORY
+        try:
+            return accelerator.compile(b"(?im)" + _uncaptured(pattern.decode()).encode(), options)
+        except accelerator.error:
+            pass  # a construct RE2 lacks: the fallback handles it
+    return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+
+
+def _uncaptured(pattern: str) -> str:
+    """``pattern`` with every capturing group made non-capturing."""
+    out, last = [], 0
+    for index, char in _parentheses(pattern):
+        if char == "(" and not pattern.startswith("(?", index):
+            out.append(pattern[last:index] + "(?:")
+            last = index + 1
+    out.append(pattern[last:])
+    return "".join(out)
+
+
+def _quiet(accelerator):
+    """RE2 options that keep a pattern RE2 rejects off stderr: the fallback takes it silently."""
+    options = accelerator.Options()
+    options.log_errors = False
+    return options
+
+
+def _re2():
+    try:
+        import re2
+    except ImportError:
+        return None
+    return re2
