@@ -45,3 +45,13 @@ def test_no_import_circle_anywhere_in_the_package():
     graph = import_graph()
     circles = [module for module in graph if module in reachable(graph, module)]
     assert circles == []
+
+
+def test_no_module_is_over_400_lines():
+    """Large modules held several concerns each; the limit keeps one concern per module."""
+    long = {
+        str(path.relative_to(PACKAGE.parent)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}
