@@ -32,6 +32,16 @@ from hubguard.sources.layers import GZIP_MAGIC, ZSTD_MAGIC
 from hubguard.sources.oci import images_from_index
 
 EXPORT_CHUNK = 1024 * 1024
+# docker-py gives up on a read after 60 s. The engine's save may assemble the whole export
+# before its first byte (minutes for a GB image on vfs under load); the docker CLI waits
+# without limit. A stalled export still ends, as an incomplete scan, never a hang.
+EXPORT_READ_TIMEOUT = 900
+
+
+def _export(client: docker.DockerClient, image_id: str) -> Iterator[bytes]:
+    """The engine's ``docker save`` stream of one image, with a read timeout an export needs."""
+    client.api.timeout = max(client.api.timeout or 0, EXPORT_READ_TIMEOUT)
+    return client.api.get_image(image_id, chunk_size=EXPORT_CHUNK)
 
 
 @contextlib.contextmanager
@@ -46,7 +56,7 @@ def open_daemon_image(
         archive = os.path.join(tmp, "image.tar")
         try:
             with open(archive, "wb") as out:
-                for chunk in client.api.get_image(image_id, chunk_size=EXPORT_CHUNK):
+                for chunk in _export(client, image_id):
                     out.write(chunk)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise ScanIncomplete(f"exporting {reference} from the engine failed: {first_line(exc)}") from None
@@ -73,7 +83,7 @@ def stream_daemon_image(
     layer as it passes, then the images the manifest describes, whose layers' ``blob.path``
     names the member that was scanned. Every layer's digest is checked against the config."""
     try:
-        chunks = client.api.get_image(image_id, chunk_size=EXPORT_CHUNK)
+        chunks = _export(client, image_id)
         store = _StreamedStore()
         with tarfile.open(fileobj=_ChunkReader(chunks), mode="r|") as tar:
             for member in tar:
