@@ -1,5 +1,5 @@
 """Materialise a corpus case in a directory: the file itself, its build context (generated fake
-secrets), and its .dockerignore. Shared by tests/test_lint.py and bench/lint_compare.py."""
+secrets), and its .dockerignore. Shared by tests/lint/test_lint.py and bench/lint_compare.py."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from tests.lint_corpus import CORPUS, Case, cases
 from tests.report.samples import sarif_validator
 from tests.test_cli import assert_one_line_error, hubguard
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CASES = cases()
 # Text that a case must contain to exercise a rule at all: a good case holding it and expecting
 # no finding is that rule's negative.
