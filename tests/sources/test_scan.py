@@ -357,6 +357,8 @@ def test_a_streamed_layer_that_does_not_match_its_digest_is_an_incomplete_scan(t
     data = archive.read_bytes()
 
     class Api:
+        timeout = 60  # docker-py's default read timeout
+
         def get_image(self, image_id, chunk_size):
             return iter([data[i : i + 1000] for i in range(0, len(data), 1000)])
 
