@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from hubguard.model import Finding, LayerRef, ScanReport
-
-# The wording the push policy shares lives in hubguard.model; the formats import it from here.
-from hubguard.model import ordered as ordered
-from hubguard.model import printable as printable
-from hubguard.model import short_digest as short_digest
-from hubguard.model import state_phrase as state_phrase
-from hubguard.model import truncate as truncate
-from hubguard.model import where as where
+from hubguard.model import (
+    Finding,
+    LayerRef,
+    ScanReport,
+    printable,
+    short_digest,
+    state_phrase,
+    truncate,
+    where,
+)
 
 # ``--output FILE`` writes the table this wide: the same file whatever terminal wrote it.
 FILE_WIDTH = 100

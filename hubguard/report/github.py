@@ -8,8 +8,8 @@ would otherwise end the value early.
 
 from __future__ import annotations
 
-from hubguard.model import Finding, ScanReport, Severity
-from hubguard.report.common import describe, ordered, printable
+from hubguard.model import Finding, ScanReport, Severity, ordered, printable
+from hubguard.report.common import describe
 
 COMMAND = {
     Severity.CRITICAL: "error",

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hubguard import __version__
-from hubguard.model import ScanReport
-from hubguard.report.common import ordered
+from hubguard.model import ScanReport, ordered
 
 SCHEMA = "hubguard/report/v1"
 

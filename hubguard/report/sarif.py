@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from hubguard import __version__
-from hubguard.model import Finding, ScanReport, Severity
-from hubguard.report.common import describe, ordered
+from hubguard.model import Finding, ScanReport, Severity, ordered
+from hubguard.report.common import describe
 
 SARIF_SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -24,17 +24,17 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from hubguard.model import Finding, ScanReport, Severity, Target
-from hubguard.report.common import (
-    layer_label,
+from hubguard.model import (
+    Finding,
+    ScanReport,
+    Severity,
+    Target,
     ordered,
-    owner_phrase,
-    plural,
     printable,
     short_digest,
     state_phrase,
-    summary_text,
 )
+from hubguard.report.common import layer_label, owner_phrase, plural, summary_text
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
