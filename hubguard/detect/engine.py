@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 
+from hubguard.detect.hyperscan_pass import make_pass
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
-from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass, Triggers, compile_pass, fragments_of
+from hubguard.detect.triggers import LONG_LINE, WINDOW, Triggers, compile_pass, fragments_of
 from hubguard.errors import InputError
 from hubguard.model import Finding, Severity, hash_secret, redact
 
@@ -116,7 +117,7 @@ class Detector:
         # Once a once-per-file rule (password hashes in a dump) has its finding, the rest of the
         # chunk is searched without it: a million-row dump then costs one automaton pass.
         once = {fragment for rule in self.file_rules if rule.once_per_file for fragment in fragments_of(rule)}
-        self.prefilter = Pass(fragments, once)
+        self.prefilter = make_pass(fragments, once)
         binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = compile_pass([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in binary_rules)

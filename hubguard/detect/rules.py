@@ -27,7 +27,7 @@ from hubguard.detect.ruleset import (
     glob_match,
     globs_match,
 )
-from hubguard.detect.shapes import PART, shape_examples, shape_keywords, shape_regex
+from hubguard.detect.shapes import PART, shape_examples, shape_keywords, shape_regex, shape_trigger
 from hubguard.errors import InputError
 from hubguard.model import Severity
 
@@ -265,6 +265,7 @@ def _from_shape(entry: dict) -> dict:
         "severity": entry.get("severity", "high"),
         "regex": shape_regex(shape, near),
         "keywords": shape_keywords(shape, near),
+        "trigger": entry.get("trigger") or shape_trigger(shape, near),
         "description": entry.get("description")
         or f"{entry['title']}: {shape}{' (format: ' + reference + ')' if reference else ''}. "
         "Revoke it with the vendor and pass its successor at run time, not in the image.",

@@ -50,6 +50,36 @@ def shape_regex(shape: str, near: tuple[str, ...] = ()) -> str:
     return f"(?i:{words}){ASSIGNMENT}{secret}"
 
 
+TRIGGER_RUN = 16  # a trigger asks for this much of a longer random part (see shape_trigger)
+
+
+def shape_trigger(shape: str, near: tuple[str, ...] = ()) -> str:
+    """The rule's pattern in the prefilter pass: the ``near`` words, anything on the same
+    line, then the token up to the first random part longer than ``TRIGGER_RUN`` after a
+    fixed text, of which that many characters (a random part before any fixed text is ``+``). Every line the rule matches has this, and a line that merely names
+    the vendor (``"client_secret": "Geheimnis"``) does not; no counted gap between name and
+    token, and no boundary checks, keep it cheap in one automaton with hundreds of others."""
+    body = []
+    position, anchored = 0, bool(near)  # anchored: a fixed text comes before this point
+    for part in PART.finditer(shape):
+        body.append(re.escape(shape[position : part.start()]))
+        anchored = anchored or part.start() > position
+        low, alphabet = int(part.group(2)), CLASSES[part.group(1)]
+        position = part.end()
+        if not anchored:
+            body.append(f"[{alphabet}]+")  # a leading random part: the fixed text after it anchors
+        elif low > TRIGGER_RUN:
+            body.append(f"[{alphabet}]{{{TRIGGER_RUN}}}")
+            break
+        else:
+            body.append(f"[{alphabet}]{{{low}}}")
+    else:
+        body.append(re.escape(shape[position:]))
+    if not near:
+        return "".join(body)
+    return f"(?:{'|'.join(re.escape(word) for word in near)})[^\n]*{''.join(body)}"
+
+
 def shape_keywords(shape: str, near: tuple[str, ...]) -> tuple[str, ...]:
     """The prefilter keywords: the ``near`` words, else the longest fixed part of the token
     (its prefix, mostly; ``:APA91b`` rather than ``AAAA`` for a Firebase key)."""

@@ -15,7 +15,7 @@ import heapq
 import os
 import re
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, cached_property
 
 from hubguard.detect.rules import TokenRule
 
@@ -37,24 +37,40 @@ def fragments_of(rule: TokenRule) -> list[str]:
 
 COUNTED = re.compile(r"\{(\d+)(?:,(\d*))?\}\??")
 COUNT_LIMIT = 32
+LOOSE_RUN = 16  # a longer run still needs this many characters: ``secret_ref`` wakes no ``secret_{43}``
 
 
 def _loosened(pattern: str) -> str:
-    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as ``+`` or ``*``: still a
-    superset, and the one automaton for every rule no longer multiplies its states by them
-    (with them, RE2's DFA ran out of memory and the pass fell to a few MB/s)."""
+    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as at least
+    ``LOOSE_RUN`` (``{16,}``, ``{8,}``): still a superset, and the automata no longer multiply
+    their states by them (with them, RE2's DFA ran out of memory and the pass fell to a few
+    MB/s)."""
 
     def loosen(match: re.Match[str]) -> str:
         low, high = int(match.group(1)), match.group(2)
         top = low if high is None else (int(high) if high else COUNT_LIMIT + 1)
         if top <= COUNT_LIMIT:
             return match.group(0)
-        return "*" if low == 0 else "+"
+        return f"{{{min(low, LOOSE_RUN)},}}"
 
     return COUNTED.sub(loosen, pattern)
 
 
-SHORTHANDS = re.compile(r"\\[wWdDsSbB]")  # Unicode-aware in re, ASCII in RE2: not derived
+NON_ASCII = r"[^\x00-\x7f]"
+# Shorthand classes are Unicode-aware in ``re`` and ASCII in RE2: a trigger writes each as an
+# ASCII class that also takes every non-ASCII character, a superset in both engines (``\b``
+# and ``\B`` are dropped: no boundary is also a superset).
+SHORTHAND_SUPERSETS = {
+    "w": f"(?:[A-Za-z0-9_]|{NON_ASCII})",
+    "d": f"(?:[0-9]|{NON_ASCII})",
+    "s": f"(?:[\\t\\x0b-\\r ]|{NON_ASCII})",  # not ``\\n``: a rule runs on one line
+    "W": "[^A-Za-z0-9_]",
+    "D": "[^0-9]",
+    "S": "[^\\t-\\r ]",
+    "b": "",
+    "B": "",
+}
+IN_CLASS = {"w": "A-Za-z0-9_", "d": "0-9", "s": "\\t\\x0b-\\r "}  # ASCII parts, inside a class
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
 NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
 NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
@@ -69,7 +85,7 @@ def derived_trigger(rule: TokenRule) -> str:
     and every keyword is written in the regex (so the trigger is at least that selective)."""
     pattern = rule.regex.pattern
     source = pattern.lower().replace("\\", "")
-    if SHORTHANDS.search(pattern) or "\\n" in pattern or not all(k in source for k in rule.keywords):
+    if "\\n" in pattern or not all(k in source for k in rule.keywords):
         # A rule whose secret starts with a fixed prefix (a shape rule's ``live_…`` after its
         # context words) is woken by the secret alone: still a superset, and far more selective
         # than context words such as ``token``.
@@ -83,7 +99,7 @@ def _secret_trigger(pattern: str) -> str:
     if start < 0:
         return ""
     body = _group_body(pattern, start)
-    if not SECRET_PREFIX.match(body) or SHORTHANDS.search(body) or "\\n" in body:
+    if not SECRET_PREFIX.match(body) or "\\n" in body:
         return ""
     return _checked_trigger(body)
 
@@ -95,7 +111,13 @@ def _group_body(pattern: str, start: int) -> str:
 
 def _checked_trigger(pattern: str) -> str:
     """``pattern`` made a one-line superset for the pass, if both engines compile it."""
-    trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", _without_lookarounds(pattern)))
+    ascii_pattern = _ascii_superset(_without_lookarounds(pattern))
+    if ascii_pattern is None:
+        return ""
+    ascii_pattern = _from_first_literal(ascii_pattern)
+    if not ascii_pattern:
+        return ""
+    trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", ascii_pattern))
     trigger = NAMED_GROUP.sub("(?:", trigger)  # one alternation of every rule: names would clash
     accelerator = _re2()
     if accelerator is None or "(?P=" in trigger:
@@ -106,6 +128,69 @@ def _checked_trigger(pattern: str) -> str:
     except (accelerator.error, re.error):
         return ""
     return trigger
+
+
+def _ascii_superset(pattern: str) -> str | None:
+    """``pattern`` with its shorthand classes as ``SHORTHAND_SUPERSETS`` and possessive
+    quantifiers made plain (RE2 has none; dropping them only adds matches); None when a
+    negated shorthand sits inside a class, which has no such superset."""
+    out: list[str] = []
+    index, quantified = 0, False  # quantified: the last token was a quantifier
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            escaped = pattern[index + 1 : index + 2]
+            out.append(SHORTHAND_SUPERSETS.get(escaped, pattern[index : index + 2]))
+            index, quantified = index + 2, False
+        elif char == "[":
+            end = _class_end(pattern, index)
+            body = pattern[index + 1 : end]
+            if re.search(r"(?<!\\)(?:\\\\)*\\[WDS]", body):
+                return None
+            ascii_body = re.sub(r"(?<!\\)((?:\\\\)*)\\([wds])", lambda m: m.group(1) + IN_CLASS[m.group(2)], body)
+            negated = body.startswith("^")
+            widened = ascii_body != body and not negated
+            out.append(f"(?:[{ascii_body}]|{NON_ASCII})" if widened else f"[{ascii_body}]")
+            index, quantified = end + 1, False
+        elif char in "*+?":
+            if not (quantified and char == "+"):  # a ``+`` after a quantifier makes it possessive
+                out.append(char)
+            index, quantified = index + 1, not quantified  # ``?`` after a quantifier: lazy
+        elif char == "{" and (counted := COUNTED.match(pattern, index)):
+            out.append(counted.group(0))
+            index, quantified = counted.end(), not counted.group(0).endswith("?")
+        else:
+            out.append(char)
+            index, quantified = index + 1, False
+    return "".join(out)
+
+
+LEADING_CLASS = re.compile(
+    r"(?:\[(?:\\.|[^\]\\])*\]|"
+    + "|".join(re.escape(superset) for superset in SHORTHAND_SUPERSETS.values() if superset)
+    + r")(?:[*+?]|\{\d+(?:,\d*)?\})?\??"
+)
+
+
+def _from_first_literal(pattern: str) -> str:
+    """``pattern`` without the character classes it starts with: any match still contains a
+    match of the rest, and an automaton that must try a class-led run
+    (``[A-Za-z][A-Za-z0-9+.-]{1,20}://``) at every byte built new states without end."""
+    while (leading := LEADING_CLASS.match(pattern)) is not None and leading.end() > 0:
+        pattern = pattern[leading.end() :]
+    return pattern
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Where the character class that opens at ``start`` closes."""
+    index = start + 1
+    if pattern.startswith("^", index):
+        index += 1
+    if pattern.startswith("]", index):
+        index += 1
+    while index < len(pattern) and pattern[index] != "]":
+        index += 2 if pattern[index] == "\\" else 1
+    return index
 
 
 def _without_lookarounds(pattern: str) -> str:
@@ -164,12 +249,16 @@ class Triggers:
                 owners.setdefault(fragment, (set(), set()))[1].add(position)
         self.fragments = list(owners)
         self.owners = [owners[fragment] for fragment in self.fragments]
-        self.regexes = [re.compile(fragment, re.IGNORECASE) for fragment in self.fragments]
         indexes = list(range(len(self.fragments)))
         groups = [indexes[start::PASS_GROUPS] for start in range(PASS_GROUPS)]
         self.sets = [(group, re2_set([self.fragments[i] for i in group])) for group in groups if group]
         if any(matcher is None for _, matcher in self.sets):
             self.sets = []
+
+    @cached_property
+    def regexes(self) -> list[re.Pattern[str]]:
+        """Without RE2: the fragments one by one (compiled on first use, a third of a second)."""
+        return [re.compile(fragment, re.IGNORECASE) for fragment in self.fragments]
 
     def woken(self, line: str) -> tuple[set[str], set[int]]:
         if self.sets:

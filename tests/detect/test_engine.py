@@ -159,16 +159,22 @@ def test_exhaustive_and_default_agree_on_the_example_image(tmp_path):
     assert {f.fingerprint for f in default.findings} == {f.fingerprint for f in exhaustive.findings}
 
 
-def test_pure_python_prefilter_agrees_with_re2(monkeypatch):
+@pytest.mark.parametrize("engine", ["hyperscan", "re2"])
+def test_pure_python_prefilter_agrees_with_the_accelerated_ones(monkeypatch, engine):
     from tests.fakes import expand
 
     rules = load_rules()
     lines = [expand(t, seed="re2") for r in rules.token_rules for t in r.examples.positive]
     data = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setenv("HUBGUARD_PREFILTER", engine)
     accelerated = Detector(rules)
     monkeypatch.setenv("HUBGUARD_PURE_PYTHON", "1")
     pure = Detector(rules)
-    assert type(pure.prefilter.automata[0]) is not type(accelerated.prefilter.automata[0])
+    if engine == "hyperscan":
+        assert type(accelerated.prefilter).__name__ == "HyperscanPass"
+        assert accelerated.prefilter.fallback is None  # every shipped fragment compiles
+    else:
+        assert type(pure.prefilter.automata[0]) is not type(accelerated.prefilter.automata[0])
     assert _findings(pure.scan_text(data, "/a")) == _findings(accelerated.scan_text(data, "/a"))
 
 

@@ -1,0 +1,121 @@
+"""The prefilter pass on Hyperscan, where its wheel is installed (x86-64): one database for
+every fragment, scanned at hundreds of MB/s whatever the text. RE2 builds its automata lazily
+and slowed to tens of MB/s on random-looking bytes (hashes, binaries) however the fragments
+were grouped; Hyperscan compiles them ahead, in under a second for the shipped packs.
+
+Hyperscan reports where a match ends, at every end. The pass stops at the first one, takes
+that line as the candidate and starts again after it, so a line costs one report however many
+fragments match in it; a fragment matches within one line, so the line of its end is the
+line a rule can match in. Fragments Hyperscan rejects stay with RE2 (``triggers.Pass``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Iterator
+
+from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass
+
+FLAGS = ("HS_FLAG_CASELESS", "HS_FLAG_MULTILINE")
+
+
+def make_pass(fragments: list[str], once: set[str]) -> Pass | HyperscanPass:
+    """The prefilter pass: Hyperscan when it is installed (and ``HUBGUARD_PREFILTER`` is not
+    ``re2``), else RE2 automata (or ``re``, see ``triggers.compile_pass``)."""
+    hyperscan = _hyperscan()
+    if hyperscan is None:
+        return Pass(fragments, once)
+    return HyperscanPass(hyperscan, fragments, once)
+
+
+class HyperscanPass:
+    """``Pass`` on Hyperscan: the same ``matches`` for ``Detector._candidates``."""
+
+    def __init__(self, hyperscan, fragments: list[str], once: set[str]) -> None:
+        self.hyperscan = hyperscan
+        regular = sorted(set(fragments) - set(once))
+        self.database, rejected = _database(hyperscan, regular)
+        self.once, once_rejected = _database(hyperscan, sorted(once))
+        self.fallback = Pass(rejected, set(once_rejected)) if rejected or once_rejected else None
+        self.scratch = hyperscan.Scratch(self.database) if self.database is not None else None
+        if self.once is not None:
+            self.once_scratch = hyperscan.Scratch(self.once)
+
+    def matches(self, data: bytes, once_done: list[bool]) -> Iterator[tuple[int, int]]:
+        """(start, end) of matches in order, at most one per short line from each database; the
+        start is where the candidate window begins (Hyperscan gives ends only)."""
+        streams = []
+        if self.database is not None:
+            streams.append(self._ends(self.database, self.scratch, data))
+        if self.once is not None:
+            streams.append(self._ends(self.once, self.once_scratch, data, once_done))
+        if self.fallback is not None:
+            streams.append(self.fallback.matches(data, once_done))
+        return heapq.merge(*streams)
+
+    def _ends(self, database, scratch, data: bytes, stop: list[bool] | None = None) -> Iterator[tuple[int, int]]:
+        view = memoryview(data)
+        found = [-1]
+
+        def first(_id: int, _start: int, end: int, _flags: int, _context: object) -> bool:
+            found[0] = end
+            return True  # stop: the rest of this line is the candidate's anyway
+
+        pos = 0
+        while pos < len(data) and not (stop and stop[0]):
+            found[0] = -1
+            try:
+                database.scan(view[pos:], match_event_handler=first, scratch=scratch)
+            except self.hyperscan.ScanTerminated:
+                pass
+            if found[0] < 0:
+                return
+            end = pos + found[0]
+            line_start = data.rfind(b"\n", 0, max(end - 1, 0)) + 1
+            line_end = data.find(b"\n", max(end - 1, 0))
+            line_end = len(data) if line_end < 0 else line_end
+            if line_end - line_start > LONG_LINE:
+                start = max(line_start, pos, end - LONG_LINE)  # it began at most this far back
+                yield start, end
+                pos = max(end, min(line_end, end + WINDOW))
+            else:
+                yield max(line_start, end - 1), end
+                pos = line_end + 1
+
+
+def _database(hyperscan, fragments: list[str]):
+    """A Hyperscan database of ``fragments`` and the fragments it rejected (a construct it
+    lacks, or too large): halves are tried until each rejected one is alone."""
+    if not fragments:
+        return None, []
+    flags = 0
+    for name in FLAGS:
+        flags |= getattr(hyperscan, name)
+    database = hyperscan.Database()
+    try:
+        database.compile(
+            expressions=[fragment.encode() for fragment in fragments],
+            ids=list(range(len(fragments))),
+            flags=[flags] * len(fragments),
+        )
+    except hyperscan.error:
+        if len(fragments) == 1:
+            return None, fragments
+        middle = len(fragments) // 2
+        _, left = _database(hyperscan, fragments[:middle])
+        _, right = _database(hyperscan, fragments[middle:])
+        rejected = left + right
+        accepted = [fragment for fragment in fragments if fragment not in set(rejected)]
+        return (_database(hyperscan, accepted)[0] if accepted else None), rejected
+    return database, []
+
+
+def _hyperscan():
+    if os.environ.get("HUBGUARD_PURE_PYTHON") or os.environ.get("HUBGUARD_PREFILTER") == "re2":
+        return None
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    return hyperscan
