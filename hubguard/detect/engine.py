@@ -133,10 +133,11 @@ class Detector:
 
     def scan_text(self, data: bytes, path: str, first_line: int = 1) -> list[Hit]:
         """Every secret in a text buffer; ``first_line`` numbers its first line."""
-        rules = self._file_rules_for(path)
+        rules: _RuleView | None = None  # asked at the first candidate: most files have none
         found: dict[tuple[str, str], Hit] = {}
         once_done = [False]
         for start, end, line_no in self._candidates(data, first_line, once_done):
+            rules = rules if rules is not None else self._file_rules_for(path)
             line = data[start:end].decode("utf-8", "replace")
             for hit in self._scan_line(line, data, start, path, line_no, rules):
                 identity = self.identity(hit)

@@ -89,7 +89,7 @@ class TokenRule:
     def applies_to(self, path: str) -> bool:
         if self.applies_everywhere:
             return True
-        if self.paths and not any(glob_match(path, pattern) for pattern in self.paths):
+        if self.paths and not globs_match(path, self.paths):
             return False
         if self.path_regex is not None and not self.path_regex.search(path):
             return False
