@@ -11,6 +11,7 @@ line a rule can match in. Fragments Hyperscan rejects stay with RE2 (``triggers.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 from collections.abc import Iterator
@@ -54,7 +55,9 @@ class HyperscanPass:
             streams.append(self.fallback.matches(data, once_done))
         return heapq.merge(*streams)
 
-    def _ends(self, database, scratch, data: bytes, stop: list[bool] | None = None) -> Iterator[tuple[int, int]]:
+    def _ends(
+        self, database, scratch, data: bytes, stop: list[bool] | None = None
+    ) -> Iterator[tuple[int, int]]:
         view = memoryview(data)
         found = [-1]
 
@@ -65,10 +68,8 @@ class HyperscanPass:
         pos = 0
         while pos < len(data) and not (stop and stop[0]):
             found[0] = -1
-            try:
+            with contextlib.suppress(self.hyperscan.ScanTerminated):  # ``first`` stopped it
                 database.scan(view[pos:], match_event_handler=first, scratch=scratch)
-            except self.hyperscan.ScanTerminated:
-                pass
             if found[0] < 0:
                 return
             end = pos + found[0]

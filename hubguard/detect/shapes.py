@@ -56,9 +56,10 @@ TRIGGER_RUN = 16  # a trigger asks for this much of a longer random part (see sh
 def shape_trigger(shape: str, near: tuple[str, ...] = ()) -> str:
     """The rule's pattern in the prefilter pass: the ``near`` words, anything on the same
     line, then the token up to the first random part longer than ``TRIGGER_RUN`` after a
-    fixed text, of which that many characters (a random part before any fixed text is ``+``). Every line the rule matches has this, and a line that merely names
-    the vendor (``"client_secret": "Geheimnis"``) does not; no counted gap between name and
-    token, and no boundary checks, keep it cheap in one automaton with hundreds of others."""
+    fixed text, of which that many characters (a random part before any fixed text is ``+``).
+    Every line the rule matches has this, and a line that merely names the vendor
+    (``"client_secret": "Geheimnis"``) does not; no counted gap between name and token, and no
+    boundary checks, keep it cheap in one automaton with hundreds of others."""
     body = []
     position, anchored = 0, bool(near)  # anchored: a fixed text comes before this point
     for part in PART.finditer(shape):

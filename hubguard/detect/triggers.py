@@ -71,6 +71,8 @@ SHORTHAND_SUPERSETS = {
     "B": "",
 }
 IN_CLASS = {"w": "A-Za-z0-9_", "d": "0-9", "s": "\\t\\x0b-\\r "}  # ASCII parts, inside a class
+IN_CLASS_SHORTHAND = re.compile(r"(?<!\\)((?:\\\\)*)\\([wds])")
+NEGATED_SHORTHAND = re.compile(r"(?<!\\)(?:\\\\)*\\[WDS]")
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
 NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
 NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
@@ -145,9 +147,9 @@ def _ascii_superset(pattern: str) -> str | None:
         elif char == "[":
             end = _class_end(pattern, index)
             body = pattern[index + 1 : end]
-            if re.search(r"(?<!\\)(?:\\\\)*\\[WDS]", body):
+            if NEGATED_SHORTHAND.search(body):
                 return None
-            ascii_body = re.sub(r"(?<!\\)((?:\\\\)*)\\([wds])", lambda m: m.group(1) + IN_CLASS[m.group(2)], body)
+            ascii_body = IN_CLASS_SHORTHAND.sub(lambda m: m.group(1) + IN_CLASS[m.group(2)], body)
             negated = body.startswith("^")
             widened = ascii_body != body and not negated
             out.append(f"(?:[{ascii_body}]|{NON_ASCII})" if widened else f"[{ascii_body}]")
