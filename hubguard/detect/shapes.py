@@ -50,13 +50,17 @@ def shape_regex(shape: str, near: tuple[str, ...] = ()) -> str:
     return f"(?i:{words}){ASSIGNMENT}{secret}"
 
 
+# What a ``near`` token follows in a trigger: the last character ASSIGNMENT can end with (an
+# operator, a quote, a space; a Unicode space ends in a byte over 0x7f).
+ASSIGNED = r"""(?:[=:>"'`\t\x0b-\r ]|[^\x00-\x7f])"""
 TRIGGER_RUN = 16  # a trigger asks for this much of a longer random part (see shape_trigger)
 
 
 def shape_trigger(shape: str, near: tuple[str, ...] = ()) -> str:
     """The rule's pattern in the prefilter pass: the ``near`` words, anything on the same
-    line, then the token up to the first random part longer than ``TRIGGER_RUN`` after a
-    fixed text, of which that many characters (a random part before any fixed text is ``+``).
+    line, the end of an assignment (``ASSIGNED``), then the token up to the first random part
+    longer than ``TRIGGER_RUN`` after a fixed text, of which that many characters (a random
+    part before any fixed text is ``+``).
     Every line the rule matches has this, and a line that merely names the vendor
     (``"client_secret": "Geheimnis"``) does not; no counted gap between name and token, and no
     boundary checks, keep it cheap in one automaton with hundreds of others."""
@@ -78,7 +82,8 @@ def shape_trigger(shape: str, near: tuple[str, ...] = ()) -> str:
         body.append(re.escape(shape[position:]))
     if not near:
         return "".join(body)
-    return f"(?:{'|'.join(re.escape(word) for word in near)})[^\n]*{''.join(body)}"
+    words = "|".join(re.escape(word) for word in near)
+    return f"(?:{words})[^\\n]*{ASSIGNED}{''.join(body)}"
 
 
 def shape_keywords(shape: str, near: tuple[str, ...]) -> tuple[str, ...]:

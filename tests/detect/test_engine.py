@@ -218,6 +218,9 @@ def test_keyword_dense_text_without_secrets_reports_only_one_password_hash(fake_
     lines = data.count(b"\n")
     assert len(list(slow._candidates(data, 1, [False]))) == lines
     assert len(list(fast._candidates(data, 1, [False]))) < lines // 5  # the hash rows and one i18n line
+    # Once the dump's hash is reported, the dense lines wake (almost) nothing: only a random
+    # hash that happens to hold a token's prefix.
+    assert len(list(fast._candidates(data, 1, [True]))) < 10
 
 
 def test_a_real_assignment_among_the_dense_lines_is_still_found(detector, fake_token):
