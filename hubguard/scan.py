@@ -259,7 +259,8 @@ class Scanner:
     def fanout(self, total_bytes: int) -> Iterator[Fanout]:
         """Worker processes when there is enough to scan to repay starting them, else inline."""
         jobs = job_count(self.options.jobs) if total_bytes > PARALLEL_MIN_BYTES else 1
-        self.detector  # noqa: B018 - compiled before the fork, not once per worker
+        if total_bytes:  # (a fully cached image builds no detector: its pass takes half a second)
+            self.detector  # noqa: B018 - compiled before the fork, not once per worker
         with run_forked(self, jobs) as pool:  # the workers inherit this scanner: rules compile once
             yield Fanout(_detect_batch, _collect, pool, jobs)
 

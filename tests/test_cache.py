@@ -93,6 +93,22 @@ def test_warm_scan_reads_no_layer(image, monkeypatch):
         Scanner(ScanOptions(use_cache=False)).scan(spec)
 
 
+def test_warm_scan_builds_no_detector(image, monkeypatch):
+    """Building the detector compiles the prefilter (half a second): a fully cached image needs none."""
+    archive, _ = image
+    spec = [f"docker-archive:{archive}"]
+    cold = Scanner(ScanOptions()).scan(spec)
+
+    def no_detector(*args, **kwargs):
+        raise AssertionError("a detector was built")
+
+    monkeypatch.setattr("hubguard.scan.Detector", no_detector)
+    warm = Scanner(ScanOptions()).scan(spec)
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    with pytest.raises(AssertionError, match="detector was built"):
+        Scanner(ScanOptions(use_cache=False)).scan(spec)
+
+
 def test_a_user_rule_pack_is_part_of_the_key(image, tmp_path):
     archive, _ = image
     pack_dir = tmp_path / "rules"
