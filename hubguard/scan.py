@@ -82,7 +82,8 @@ class Scanner:
 
     @cached_property
     def detector(self) -> Detector:
-        return Detector(self.rules, exhaustive=self.options.exhaustive)
+        store = self.cache.root / "prefilter" if self.cache is not None else None
+        return Detector(self.rules, exhaustive=self.options.exhaustive, store=store)
 
     def scan(self, specs: list[str]) -> ScanReport:
         """Scan each ``docker-archive:``/``oci:`` spec or engine image into one report."""

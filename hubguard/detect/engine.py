@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
+from pathlib import Path
 
 from hubguard.detect.hyperscan_pass import make_pass
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
@@ -105,7 +106,8 @@ class _Plugin:
 class Detector:
     """Compiled once per rule set; ``scan_text`` / ``scan_binary`` are the hot path."""
 
-    def __init__(self, rules: RuleSet, *, exhaustive: bool = False) -> None:
+    def __init__(self, rules: RuleSet, *, exhaustive: bool = False, store: Path | None = None) -> None:
+        """``store``: a directory that keeps the compiled prefilter between runs (see make_pass)."""
         self.rules = rules
         self.exhaustive = exhaustive
         # Most severe first: when two rules see the same value, the more specific claim is kept.
@@ -117,7 +119,7 @@ class Detector:
         # Once a once-per-file rule (password hashes in a dump) has its finding, the rest of the
         # chunk is searched without it: a million-row dump then costs one automaton pass.
         once = {fragment for rule in self.file_rules if rule.once_per_file for fragment in fragments_of(rule)}
-        self.prefilter = make_pass(fragments, once)
+        self.prefilter = make_pass(fragments, once, store)
         binary_rules = [rule for rule in self.file_rules if rule.binary]
         self.binary_prefilter = compile_pass([re.escape(k) for r in binary_rules for k in r.keywords])
         self.binary_rules = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in binary_rules)

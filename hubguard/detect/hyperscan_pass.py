@@ -12,32 +12,35 @@ line a rule can match in. Fragments Hyperscan rejects stay with RE2 (``triggers.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import heapq
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass
 
 FLAGS = ("HS_FLAG_CASELESS", "HS_FLAG_MULTILINE")
 
 
-def make_pass(fragments: list[str], once: set[str]) -> Pass | HyperscanPass:
+def make_pass(fragments: list[str], once: set[str], store: Path | None = None) -> Pass | HyperscanPass:
     """The prefilter pass: Hyperscan when it is installed (and ``HUBGUARD_PREFILTER`` is not
-    ``re2``), else RE2 automata (or ``re``, see ``triggers.compile_pass``)."""
+    ``re2``), else RE2 automata (or ``re``, see ``triggers.compile_pass``). Compiled databases
+    are kept in ``store`` (a directory) when given: the next scan loads them in milliseconds."""
     hyperscan = _hyperscan()
     if hyperscan is None:
         return Pass(fragments, once)
-    return HyperscanPass(hyperscan, fragments, once)
+    return HyperscanPass(hyperscan, fragments, once, store)
 
 
 class HyperscanPass:
     """``Pass`` on Hyperscan: the same ``matches`` for ``Detector._candidates``."""
 
-    def __init__(self, hyperscan, fragments: list[str], once: set[str]) -> None:
+    def __init__(self, hyperscan, fragments: list[str], once: set[str], store: Path | None = None) -> None:
         self.hyperscan = hyperscan
         regular = sorted(set(fragments) - set(once))
-        self.database, rejected = _database(hyperscan, regular)
-        self.once, once_rejected = _database(hyperscan, sorted(once))
+        self.database, rejected = _stored_database(hyperscan, regular, store)
+        self.once, once_rejected = _stored_database(hyperscan, sorted(once), store)
         self.fallback = Pass(rejected, set(once_rejected)) if rejected or once_rejected else None
         self.scratch = hyperscan.Scratch(self.database) if self.database is not None else None
         if self.once is not None:
@@ -85,14 +88,43 @@ class HyperscanPass:
                 pos = line_end + 1
 
 
+def _stored_database(hyperscan, fragments: list[str], store: Path | None):
+    """``_database``, from ``store`` when it holds one for exactly these fragments (checked
+    against its SHA-256: Hyperscan loads damaged bytes without complaint), else compiled and
+    kept there. Only a database that took every fragment is kept, so a loaded one rejects none."""
+    if store is None or not fragments:
+        return _database(hyperscan, fragments)
+    key = hashlib.sha256("\0".join([hyperscan.__version__, str(_flags(hyperscan)), *fragments]).encode())
+    path = store / f"{key.hexdigest()}.hsdb"
+    with contextlib.suppress(OSError, hyperscan.error):
+        kept = path.read_bytes()
+        digest, payload = kept[:32], kept[32:]
+        if hashlib.sha256(payload).digest() == digest:
+            return hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK), []
+    database, rejected = _database(hyperscan, fragments)
+    if database is not None and not rejected:
+        payload = hyperscan.dumpb(database)
+        with contextlib.suppress(OSError):  # a read-only cache only costs the next compile
+            store.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(hashlib.sha256(payload).digest() + payload)
+            os.replace(partial, path)
+    return database, rejected
+
+
+def _flags(hyperscan) -> int:
+    flags = 0
+    for name in FLAGS:
+        flags |= getattr(hyperscan, name)
+    return flags
+
+
 def _database(hyperscan, fragments: list[str]):
     """A Hyperscan database of ``fragments`` and the fragments it rejected (a construct it
     lacks, or too large): halves are tried until each rejected one is alone."""
     if not fragments:
         return None, []
-    flags = 0
-    for name in FLAGS:
-        flags |= getattr(hyperscan, name)
+    flags = _flags(hyperscan)
     database = hyperscan.Database()
     try:
         database.compile(
