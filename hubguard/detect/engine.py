@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from hubguard.detect.hyperscan_pass import make_pass
+from hubguard.detect.hyperscan_pass import make_pass, make_window_pass
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
-from hubguard.detect.triggers import LONG_LINE, WINDOW, Triggers, compile_pass, fragments_of
+from hubguard.detect.triggers import LONG_LINE, WINDOW, Triggers, fragments_of
 from hubguard.errors import InputError
 from hubguard.model import Finding, Severity, hash_secret, redact
 
@@ -121,7 +121,11 @@ class Detector:
         once = {fragment for rule in self.file_rules if rule.once_per_file for fragment in fragments_of(rule)}
         self.prefilter = make_pass(fragments, once, store)
         binary_rules = [rule for rule in self.file_rules if rule.binary]
-        self.binary_prefilter = compile_pass([re.escape(k) for r in binary_rules for k in r.keywords])
+        self.binary_prefilter = make_window_pass(
+            [fragment for rule in binary_rules for fragment in fragments_of(rule)],
+            [keyword for rule in binary_rules for keyword in rule.keywords],
+            store,
+        )
         self.binary_rules = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in binary_rules)
         self.plugins = [_Plugin(p) for p in rules.plugins]
         self.triggers = Triggers(ordered, [plugin.prefilter for plugin in rules.plugins])
@@ -274,18 +278,16 @@ class Detector:
 
     def scan_binary(self, data: bytes, path: str) -> list[Hit]:
         """Binaries and media are not line-scanned; high-confidence token formats still are."""
-        if self.binary_prefilter is None:
-            return []
         found: dict[tuple[str, str], Hit] = {}
-        for match in self.binary_prefilter.finditer(data):
-            window = data[max(0, match.start() - 256) : match.end() + WINDOW].decode("latin-1")
+        for start, end in self.binary_prefilter.spans(data):
+            window = data[max(0, start - 256) : end + WINDOW].decode("latin-1")
             lowered = window.lower()
             for rule, keywords in self.binary_rules:
                 if not any(keyword in lowered for keyword in keywords):
                     continue  # its keywords are not here: its regex need not run (most of a binary's cost)
                 for secret in rule.secrets(window):
                     if rule.block_end:
-                        secret = _block(data, max(0, match.start() - 256), rule.block_end, secret) or secret
+                        secret = _block(data, max(0, start - 256), rule.block_end, secret) or secret
                     if not self.rules.allowed(secret, path):
                         hit = self._hit(rule.id, rule.title, rule.severity, path, None, secret, False)
                         found.setdefault(self.identity(hit), hit)

@@ -15,10 +15,11 @@ import contextlib
 import hashlib
 import heapq
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass
+from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass, compile_pass
 
 FLAGS = ("HS_FLAG_CASELESS", "HS_FLAG_MULTILINE")
 
@@ -88,20 +89,71 @@ class HyperscanPass:
                 pos = line_end + 1
 
 
-def _stored_database(hyperscan, fragments: list[str], store: Path | None):
+def make_window_pass(fragments: list[str], keywords: list[str], store: Path | None = None):
+    """Where to look in a binary: the binary rules' own patterns on Hyperscan (a keyword such
+    as ``asia`` or ``sg.`` turns up in most binaries; a key's shape rarely does), else their
+    keywords on RE2 (or ``re``)."""
+    hyperscan = _hyperscan()
+    if hyperscan is not None and fragments:
+        database, rejected = _stored_database(hyperscan, fragments, store, hyperscan.HS_FLAG_SOM_LEFTMOST)
+        if database is not None and not rejected:
+            return HyperscanWindows(hyperscan, database)
+    return KeywordWindows(keywords)
+
+
+class KeywordWindows:
+    """(start, end) of each keyword in a binary, found by one RE2 (or ``re``) automaton."""
+
+    def __init__(self, keywords: list[str]) -> None:
+        self.automaton = compile_pass([re.escape(keyword) for keyword in keywords])
+
+    def spans(self, data: bytes) -> Iterator[tuple[int, int]]:
+        if self.automaton is not None:
+            yield from (match.span() for match in self.automaton.finditer(data))
+
+
+class HyperscanWindows:
+    """(start, end) of each place in a binary where a binary rule's pattern begins to match:
+    the scan stops at the first report and goes on from the byte after that match's start."""
+
+    def __init__(self, hyperscan, database) -> None:
+        self.hyperscan, self.database = hyperscan, database
+        self.scratch = hyperscan.Scratch(database)
+
+    def spans(self, data: bytes) -> Iterator[tuple[int, int]]:
+        view = memoryview(data)
+        found: list[int] = []
+
+        def first(_id: int, start: int, end: int, _flags: int, _context: object) -> bool:
+            found[:] = [start, end]
+            return True
+
+        pos = 0
+        while pos < len(data):
+            found.clear()
+            with contextlib.suppress(self.hyperscan.ScanTerminated):
+                self.database.scan(view[pos:], match_event_handler=first, scratch=self.scratch)
+            if not found:
+                return
+            yield pos + found[0], pos + found[1]
+            pos += found[0] + 1
+
+
+def _stored_database(hyperscan, fragments: list[str], store: Path | None, extra: int = 0):
     """``_database``, from ``store`` when it holds one for exactly these fragments (checked
     against its SHA-256: Hyperscan loads damaged bytes without complaint), else compiled and
     kept there. Only a database that took every fragment is kept, so a loaded one rejects none."""
     if store is None or not fragments:
-        return _database(hyperscan, fragments)
-    key = hashlib.sha256("\0".join([hyperscan.__version__, str(_flags(hyperscan)), *fragments]).encode())
+        return _database(hyperscan, fragments, extra)
+    flags = str(_flags(hyperscan) | extra)
+    key = hashlib.sha256("\0".join([hyperscan.__version__, flags, *fragments]).encode())
     path = store / f"{key.hexdigest()}.hsdb"
     with contextlib.suppress(OSError, hyperscan.error):
         kept = path.read_bytes()
         digest, payload = kept[:32], kept[32:]
         if hashlib.sha256(payload).digest() == digest:
             return hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK), []
-    database, rejected = _database(hyperscan, fragments)
+    database, rejected = _database(hyperscan, fragments, extra)
     if database is not None and not rejected:
         payload = hyperscan.dumpb(database)
         with contextlib.suppress(OSError):  # a read-only cache only costs the next compile
@@ -119,12 +171,12 @@ def _flags(hyperscan) -> int:
     return flags
 
 
-def _database(hyperscan, fragments: list[str]):
+def _database(hyperscan, fragments: list[str], extra: int = 0):
     """A Hyperscan database of ``fragments`` and the fragments it rejected (a construct it
     lacks, or too large): halves are tried until each rejected one is alone."""
     if not fragments:
         return None, []
-    flags = _flags(hyperscan)
+    flags = _flags(hyperscan) | extra
     database = hyperscan.Database()
     try:
         database.compile(
@@ -136,11 +188,11 @@ def _database(hyperscan, fragments: list[str]):
         if len(fragments) == 1:
             return None, fragments
         middle = len(fragments) // 2
-        _, left = _database(hyperscan, fragments[:middle])
-        _, right = _database(hyperscan, fragments[middle:])
+        _, left = _database(hyperscan, fragments[:middle], extra)
+        _, right = _database(hyperscan, fragments[middle:], extra)
         rejected = left + right
         accepted = [fragment for fragment in fragments if fragment not in set(rejected)]
-        return (_database(hyperscan, accepted)[0] if accepted else None), rejected
+        return (_database(hyperscan, accepted, extra)[0] if accepted else None), rejected
     return database, []
 
 

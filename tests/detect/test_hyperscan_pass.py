@@ -26,7 +26,7 @@ def test_the_store_keeps_the_compiled_pass_for_the_next_scan(tmp_path, monkeypat
     rules = load_rules()
     first = Detector(rules, store=tmp_path)
     assert type(first.prefilter).__name__ == "HyperscanPass"
-    assert len(list(tmp_path.glob("*.hsdb"))) == 2  # the pass and its once-per-file part
+    assert len(list(tmp_path.glob("*.hsdb"))) == 3  # the pass, its once-per-file part, binary windows
 
     def no_compile(*args, **kwargs):
         raise AssertionError("compiled again")
@@ -48,7 +48,7 @@ def test_a_damaged_store_is_compiled_again(tmp_path, monkeypatch, text):
     real = hyperscan_pass._database
     monkeypatch.setattr(hyperscan_pass, "_database", lambda *a: compiled.append(1) or real(*a))
     detector = Detector(rules, store=tmp_path)
-    assert len(compiled) == 2
+    assert len(compiled) == 3
     assert found(detector, data) == secrets
 
 
@@ -76,3 +76,14 @@ def test_a_fragment_hyperscan_rejects_stays_with_the_fallback():
     both = hyperscan_pass.HyperscanPass(hyperscan, [accepted, rejected], set())
     assert both.fallback is not None
     assert [start for start, _ in both.matches(b"a\nxsecret_thing\n", [False])] == [3]
+
+
+def test_binary_windows_open_where_a_key_begins_not_at_every_keyword(fake_token):
+    """``asia``, ``sg.``, ``hf_`` turn up all over binaries; a window costs Python time each."""
+    detector = Detector(load_rules())
+    noise = bytes(range(256)) * 4 + b"ASIA sg. hf_ npm_ a3t xoxb " * 500
+    token = fake_token("ghp_{alnum:36}")
+    data = noise + b"\x00" + token.encode() + b"\x00" + noise
+    assert len(list(detector.binary_prefilter.spans(data))) == 1
+    hits = detector.scan_binary(data, "/usr/bin/tool")
+    assert {hit.hashed_secret for hit in hits} == {hash_secret(token)}
