@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from hubguard.detect.hyperscan_pass import make_pass, make_window_pass
+from hubguard.detect.hyperscan_pass import make_pass, make_triggers, make_window_pass
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
-from hubguard.detect.triggers import LONG_LINE, WINDOW, Triggers, fragments_of
+from hubguard.detect.triggers import LONG_LINE, WINDOW, fragments_of
 from hubguard.errors import InputError
 from hubguard.model import Finding, Severity, hash_secret, redact
 
@@ -128,7 +128,7 @@ class Detector:
         )
         self.binary_rules = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in binary_rules)
         self.plugins = [_Plugin(p) for p in rules.plugins]
-        self.triggers = Triggers(ordered, [plugin.prefilter for plugin in rules.plugins])
+        self.triggers = make_triggers(ordered, [plugin.prefilter for plugin in rules.plugins], store)
         self._position = {rule.id: position for position, rule in enumerate(ordered)}
         self._by_id = {rule.id: rule for rule in ordered}
         self._path_bound = tuple(rule for rule in self.file_rules if not rule.applies_everywhere)

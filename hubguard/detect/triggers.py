@@ -242,6 +242,15 @@ class Triggers:
     else fragment by fragment with ``re``."""
 
     def __init__(self, rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]]) -> None:
+        self._index(rules, plugin_fragments)
+        indexes = list(range(len(self.fragments)))
+        groups = [indexes[start::PASS_GROUPS] for start in range(PASS_GROUPS)]
+        self.sets = [(group, re2_set([self.fragments[i] for i in group])) for group in groups if group]
+        if any(matcher is None for _, matcher in self.sets):
+            self.sets = []
+
+    def _index(self, rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]]) -> None:
+        """``fragments``, and for each the rules and plugins (by position) it wakes."""
         owners: dict[str, tuple[set[str], set[int]]] = {}
         for rule in rules:
             for fragment in fragments_of(rule):
@@ -251,26 +260,23 @@ class Triggers:
                 owners.setdefault(fragment, (set(), set()))[1].add(position)
         self.fragments = list(owners)
         self.owners = [owners[fragment] for fragment in self.fragments]
-        indexes = list(range(len(self.fragments)))
-        groups = [indexes[start::PASS_GROUPS] for start in range(PASS_GROUPS)]
-        self.sets = [(group, re2_set([self.fragments[i] for i in group])) for group in groups if group]
-        if any(matcher is None for _, matcher in self.sets):
-            self.sets = []
 
     @cached_property
     def regexes(self) -> list[re.Pattern[str]]:
         """Without RE2: the fragments one by one (compiled on first use, a third of a second)."""
         return [re.compile(fragment, re.IGNORECASE) for fragment in self.fragments]
 
-    def woken(self, line: str) -> tuple[set[str], set[int]]:
+    def matched(self, line: str) -> list[int]:
+        """Which fragments (by index) occur in ``line``."""
         if self.sets:
             text = line.encode("utf-8", "replace")  # once, not once per set
-            matched = [group[i] for group, matcher in self.sets for i in matcher.Match(text) or ()]
-        else:
-            matched = [i for i, regex in enumerate(self.regexes) if regex.search(line)]
+            return [group[i] for group, matcher in self.sets for i in matcher.Match(text) or ()]
+        return [i for i, regex in enumerate(self.regexes) if regex.search(line)]
+
+    def woken(self, line: str) -> tuple[set[str], set[int]]:
         rules: set[str] = set()
         plugins: set[int] = set()
-        for index in matched:
+        for index in self.matched(line):
             rules |= self.owners[index][0]
             plugins |= self.owners[index][1]
         return rules, plugins

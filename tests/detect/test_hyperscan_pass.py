@@ -26,7 +26,9 @@ def test_the_store_keeps_the_compiled_pass_for_the_next_scan(tmp_path, monkeypat
     rules = load_rules()
     first = Detector(rules, store=tmp_path)
     assert type(first.prefilter).__name__ == "HyperscanPass"
-    assert len(list(tmp_path.glob("*.hsdb"))) == 3  # the pass, its once-per-file part, binary windows
+    assert (
+        len(list(tmp_path.glob("*.hsdb"))) == 4
+    )  # the pass, its once-per-file part, binary windows, triggers
 
     def no_compile(*args, **kwargs):
         raise AssertionError("compiled again")
@@ -48,7 +50,7 @@ def test_a_damaged_store_is_compiled_again(tmp_path, monkeypatch, text):
     real = hyperscan_pass._database
     monkeypatch.setattr(hyperscan_pass, "_database", lambda *a: compiled.append(1) or real(*a))
     detector = Detector(rules, store=tmp_path)
-    assert len(compiled) == 3
+    assert len(compiled) == 4
     assert found(detector, data) == secrets
 
 
@@ -87,3 +89,19 @@ def test_binary_windows_open_where_a_key_begins_not_at_every_keyword(fake_token)
     assert len(list(detector.binary_prefilter.spans(data))) == 1
     hits = detector.scan_binary(data, "/usr/bin/tool")
     assert {hit.hashed_secret for hit in hits} == {hash_secret(token)}
+
+
+def test_hyperscan_and_re2_wake_the_same_rules_on_every_example(monkeypatch):
+    from tests.fakes import expand
+
+    rules = load_rules()
+    hyperscan = Detector(rules).triggers
+    monkeypatch.setenv("HUBGUARD_PREFILTER", "re2")
+    re2 = Detector(rules).triggers
+    assert type(hyperscan).__name__ == "HyperscanTriggers"
+    assert type(re2).__name__ == "Triggers"
+    examples = [t for rule in rules.token_rules for t in (*rule.examples.positive, *rule.examples.negative)]
+    lines = [expand(template, seed="woken") for template in examples]
+    assert len(lines) > 1000
+    for line in lines:
+        assert hyperscan.woken(line) == re2.woken(line), line
