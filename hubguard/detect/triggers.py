@@ -75,6 +75,7 @@ IN_CLASS_SHORTHAND = re.compile(r"(?<!\\)((?:\\\\)*)\\([wds])")
 NEGATED_SHORTHAND = re.compile(r"(?<!\\)(?:\\\\)*\\[WDS]")
 LOOKAROUND = re.compile(r"\(\?<?[=!]")
 NEGATED_CLASS = re.compile(r"(?<!\\)\[\^")
+NEGATED_NEWLINE = re.compile(r"(?<!\\)\[\^\\n")  # ``[^\n…]``: one line, as every trigger is
 NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
 SECRET_PREFIX = re.compile(r"[A-Za-z0-9_]{3}")  # a literal prefix of at least three characters
 
@@ -87,7 +88,7 @@ def derived_trigger(rule: TokenRule) -> str:
     and every keyword is written in the regex (so the trigger is at least that selective)."""
     pattern = rule.regex.pattern
     source = pattern.lower().replace("\\", "")
-    if "\\n" in pattern or not all(k in source for k in rule.keywords):
+    if "\\n" in NEGATED_NEWLINE.sub("[^", pattern) or not all(k in source for k in rule.keywords):
         # A rule whose secret starts with a fixed prefix (a shape rule's ``live_…`` after its
         # context words) is woken by the secret alone: still a superset, and far more selective
         # than context words such as ``token``.
