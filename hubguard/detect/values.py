@@ -36,6 +36,18 @@ def is_natural_language(value: str) -> bool:
     return all(word.islower() or word.istitle() or word.isupper() or not word.isascii() for word in words)
 
 
+# Names, not values: CamelCase words (``NextToken``, ``InvalidationList.NextMarker``), each of
+# two letters or more after its capital, and ENV_VAR_NAMES (``AWS_SECRET_ACCESS_KEY``).
+CAMEL_WORDS = r"(?:[A-Z]?[a-z]{2,})+"
+IDENTIFIER = re.compile(rf"{CAMEL_WORDS}(?:[./:-]{CAMEL_WORDS})*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def is_identifier(value: str) -> bool:
+    """A field, type or variable name given as the value (an API's ``"output_token":
+    "NextToken"``, ``env_var = "AWS_SECRET_ACCESS_KEY"``): it names where a secret is."""
+    return bool(IDENTIFIER.fullmatch(value))
+
+
 def is_reference(value: str, line: str) -> bool:
     return bool(REFERENCE_VALUE.match(value) or REFERENCE_LINE.search(line))
 
@@ -51,7 +63,12 @@ SECRETISH = re.compile(r"[0-9!#%&+/=?@^~|,;:\[\]]|.[A-Z]")
 
 
 def plausible_secret(value: str, line: str) -> bool:
-    """The value could be a credential: not a word, not a reference, not a placeholder."""
+    """The value could be a credential: not a word, a name, a reference or a placeholder."""
     if not SECRETISH.search(value):
         return False
-    return not (is_natural_language(value) or is_placeholder(value) or is_reference(value, line))
+    return not (
+        is_natural_language(value)
+        or is_identifier(value)
+        or is_placeholder(value)
+        or is_reference(value, line)
+    )

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import pytest
+
+from hubguard.detect.values import is_identifier, plausible_secret
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["NextToken", "nextToken", "InvalidationList.NextMarker", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD_2"],
+)
+def test_names_are_not_secrets(value):
+    assert is_identifier(value)
+    assert not plausible_secret(value, f'"output_token": "{value}",')
+
+
+@pytest.mark.parametrize(
+    "value", ["xKqTmWpZa", "aBcDeFgH", "Tr0ub4dor&3", "hunter2Hunter", "QWERTYUIOP1", "ListId"]
+)
+def test_random_looking_values_are_not_names(value):
+    assert not is_identifier(value)
+
+
+def test_generated_credentials_are_never_taken_for_names(fake_token):
+    values = [fake_token("{alnum:16}") for _ in range(300)] + [fake_token("{b64:32}") for _ in range(300)]
+    assert [value for value in values if is_identifier(value)] == []
+    assert all(plausible_secret(value, f'password = "{value}"') for value in values if not value.isalpha())
