@@ -7,6 +7,11 @@ Hyperscan reports where a match ends, at every end. The pass stops at the first 
 that line as the candidate and starts again after it, so a line costs one report however many
 fragments match in it; a fragment matches within one line, so the line of its end is the
 line a rule can match in. Fragments Hyperscan rejects stay with RE2 (``triggers.Pass``).
+
+Two more databases of the same kind: which rules a candidate line wakes (``Triggers``), and
+where a binary rule's pattern begins in a binary (windows for ``Detector.scan_binary``). Each
+process scans with its own scratch space (workers are forked, so each has its copy); scans are
+not shared between threads.
 """
 
 from __future__ import annotations
@@ -187,7 +192,9 @@ def _stored_database(hyperscan, fragments: list[str], store: Path | None, extra:
         kept = path.read_bytes()
         digest, payload = kept[:32], kept[32:]
         if hashlib.sha256(payload).digest() == digest:
-            return hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK), []
+            database = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+            hyperscan.Scratch(database)  # a database built for another CPU fails here, not mid-scan
+            return database, []
     database, rejected = _database(hyperscan, fragments, extra)
     if database is not None and not rejected:
         payload = hyperscan.dumpb(database)
