@@ -231,7 +231,7 @@ def test_cache_clear_command(image, tmp_path):
     scan_json(archive, "--cache-dir", str(root))
     result = hubguard("cache", "clear", "--cache-dir", str(root))
     assert result.returncode == 0, result.stderr
-    assert f"removed 3 cache entries from {root}" in result.stdout
+    assert f"removed 5 cache entries from {root}" in result.stdout  # 3 scan entries, 2 compiled prefilters
     assert not entries(root)
 
 

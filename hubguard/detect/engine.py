@@ -128,7 +128,7 @@ class Detector:
         )
         self.binary_rules = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in binary_rules)
         self.plugins = [_Plugin(p) for p in rules.plugins]
-        self.triggers = make_triggers(ordered, [plugin.prefilter for plugin in rules.plugins], store)
+        self.triggers = make_triggers(ordered, [plugin.prefilter for plugin in rules.plugins], self.prefilter)
         self._position = {rule.id: position for position, rule in enumerate(ordered)}
         self._by_id = {rule.id: rule for rule in ordered}
         self._path_bound = tuple(rule for rule in self.file_rules if not rule.applies_everywhere)

@@ -41,45 +41,45 @@ def make_pass(fragments: list[str], once: set[str], store: Path | None = None) -
 
 
 class HyperscanPass:
-    """``Pass`` on Hyperscan: the same ``matches`` for ``Detector._candidates``."""
+    """``Pass`` on Hyperscan: the same ``matches`` for ``Detector._candidates``, from one
+    database that reports each fragment at most once per scan call (which is all the pass and
+    ``HyperscanTriggers`` need). Once a once-per-file rule has its finding, its fragments are
+    passed over: each costs one report per call instead of a candidate per row."""
 
     def __init__(self, hyperscan, fragments: list[str], once: set[str], store: Path | None = None) -> None:
         self.hyperscan = hyperscan
-        regular = sorted(set(fragments) - set(once))
-        self.database, rejected = _stored_database(hyperscan, regular, store)
-        self.once, once_rejected = _stored_database(hyperscan, sorted(once), store)
-        self.fallback = Pass(rejected, set(once_rejected)) if rejected or once_rejected else None
+        every = sorted(set(fragments) | set(once))
+        self.database, rejected = _stored_database(hyperscan, every, store, hyperscan.HS_FLAG_SINGLEMATCH)
+        self.fragments = [fragment for fragment in every if fragment not in set(rejected)]
+        self.once_ids = frozenset(i for i, fragment in enumerate(self.fragments) if fragment in once)
+        refused = set(rejected)
+        self.fallback = Pass(sorted(refused - set(once)), refused & set(once)) if rejected else None
         self.scratch = hyperscan.Scratch(self.database) if self.database is not None else None
-        if self.once is not None:
-            self.once_scratch = hyperscan.Scratch(self.once)
 
     def matches(self, data: bytes, once_done: list[bool]) -> Iterator[tuple[int, int]]:
-        """(start, end) of matches in order, at most one per short line from each database; the
-        start is where the candidate window begins (Hyperscan gives ends only)."""
-        streams = []
-        if self.database is not None:
-            streams.append(self._ends(self.database, self.scratch, data))
-        if self.once is not None:
-            streams.append(self._ends(self.once, self.once_scratch, data, once_done))
-        if self.fallback is not None:
-            streams.append(self.fallback.matches(data, once_done))
-        return heapq.merge(*streams)
+        """(start, end) of matches in order, at most one per short line; the start is where the
+        candidate window begins (Hyperscan gives ends only)."""
+        ends = self._ends(data, once_done) if self.database is not None else iter(())
+        if self.fallback is None:
+            return ends
+        return heapq.merge(ends, self.fallback.matches(data, once_done))
 
-    def _ends(
-        self, database, scratch, data: bytes, stop: list[bool] | None = None
-    ) -> Iterator[tuple[int, int]]:
+    def _ends(self, data: bytes, once_done: list[bool]) -> Iterator[tuple[int, int]]:
         view = memoryview(data)
         found = [-1]
+        once_ids = self.once_ids
 
-        def first(_id: int, _start: int, end: int, _flags: int, _context: object) -> bool:
+        def first(index: int, _start: int, end: int, _flags: int, _context: object) -> bool:
+            if once_done[0] and index in once_ids:
+                return False  # that rule has its finding: go on
             found[0] = end
             return True  # stop: the rest of this line is the candidate's anyway
 
         pos = 0
-        while pos < len(data) and not (stop and stop[0]):
+        while pos < len(data):
             found[0] = -1
             with contextlib.suppress(self.hyperscan.ScanTerminated):  # ``first`` stopped it
-                database.scan(view[pos:], match_event_handler=first, scratch=scratch)
+                self.database.scan(view[pos:], match_event_handler=first, scratch=self.scratch)
             if found[0] < 0:
                 return
             end = pos + found[0]
@@ -145,38 +145,41 @@ class HyperscanWindows:
             pos += found[0] + 1
 
 
-def make_triggers(
-    rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]], store: Path | None = None
-):
-    """Which rules a candidate line wakes: one Hyperscan scan of the line, each fragment
-    reported once, else ``Triggers``' RE2 sets (eight calls per line)."""
-    hyperscan = _hyperscan()
-    if hyperscan is not None:
-        triggers = HyperscanTriggers(hyperscan, rules, plugin_fragments, store)
-        if triggers.database is not None:
-            return triggers
+def make_triggers(rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]], prefilter):
+    """Which rules a candidate line wakes: one scan of the line on the pass's own Hyperscan
+    database when there is one, else ``Triggers``' RE2 sets (eight calls per line)."""
+    if isinstance(prefilter, HyperscanPass) and prefilter.database is not None:
+        return HyperscanTriggers(prefilter, rules, plugin_fragments)
     return Triggers(rules, plugin_fragments)
 
 
 class HyperscanTriggers(Triggers):
-    """``Triggers`` on a Hyperscan database of the same fragments (ids are their indexes)."""
+    """``Triggers`` on the pass's database; the few fragments it lacks (config-only rules',
+    ones Hyperscan refused) are searched with ``re``, one by one."""
 
-    def __init__(self, hyperscan, rules, plugin_fragments, store: Path | None) -> None:
+    def __init__(self, prefilter: HyperscanPass, rules, plugin_fragments) -> None:
         self._index(rules, plugin_fragments)
         self.sets = []
-        database, rejected = _stored_database(hyperscan, self.fragments, store, hyperscan.HS_FLAG_SINGLEMATCH)
-        self.database = database if not rejected else None
-        if self.database is not None:
-            self.scratch = hyperscan.Scratch(self.database)
+        self.database, self.hyperscan = prefilter.database, prefilter.hyperscan
+        self.scratch = prefilter.hyperscan.Scratch(self.database)
+        position = {fragment: index for index, fragment in enumerate(self.fragments)}
+        self.ours = [position.get(fragment, -1) for fragment in prefilter.fragments]
+        shared = set(prefilter.fragments)
+        self.rest = [
+            (index, re.compile(fragment, re.IGNORECASE))
+            for index, fragment in enumerate(self.fragments)
+            if fragment not in shared
+        ]
 
     def matched(self, line: str) -> list[int]:
         found: list[int] = []
         self.database.scan(
             line.encode("utf-8", "replace"),
-            match_event_handler=lambda index, *_: found.append(index),
+            match_event_handler=lambda index, *_: found.append(self.ours[index]),
             scratch=self.scratch,
         )
-        return found
+        found += [index for index, regex in self.rest if regex.search(line)]
+        return [index for index in found if index >= 0]
 
 
 def _stored_database(hyperscan, fragments: list[str], store: Path | None, extra: int = 0):
