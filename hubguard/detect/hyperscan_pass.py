@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hubguard.detect.rules import TokenRule
-from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass, Triggers, compile_pass
+from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass, Triggers, compile_pass, re2_set
 
 FLAGS = ("HS_FLAG_CASELESS", "HS_FLAG_MULTILINE")
 
@@ -155,7 +155,8 @@ def make_triggers(rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str
 
 class HyperscanTriggers(Triggers):
     """``Triggers`` on the pass's database; the few fragments it lacks (config-only rules',
-    ones Hyperscan refused) are searched with ``re``, one by one."""
+    ones Hyperscan refused) are searched with one RE2 set (``re``, one by one, without RE2:
+    ``re`` backtracks for seconds on a minified line)."""
 
     def __init__(self, prefilter: HyperscanPass, rules, plugin_fragments) -> None:
         self._index(rules, plugin_fragments)
@@ -165,20 +166,19 @@ class HyperscanTriggers(Triggers):
         position = {fragment: index for index, fragment in enumerate(self.fragments)}
         self.ours = [position.get(fragment, -1) for fragment in prefilter.fragments]
         shared = set(prefilter.fragments)
-        self.rest = [
-            (index, re.compile(fragment, re.IGNORECASE))
-            for index, fragment in enumerate(self.fragments)
-            if fragment not in shared
-        ]
+        self.rest = [index for index, fragment in enumerate(self.fragments) if fragment not in shared]
+        self.rest_set = re2_set([self.fragments[index] for index in self.rest]) if self.rest else None
 
     def matched(self, line: str) -> list[int]:
         found: list[int] = []
+        text = line.encode("utf-8", "replace")
         self.database.scan(
-            line.encode("utf-8", "replace"),
-            match_event_handler=lambda index, *_: found.append(self.ours[index]),
-            scratch=self.scratch,
+            text, match_event_handler=lambda index, *_: found.append(self.ours[index]), scratch=self.scratch
         )
-        found += [index for index, regex in self.rest if regex.search(line)]
+        if self.rest_set is not None:
+            found += [self.rest[index] for index in self.rest_set.Match(text) or ()]
+        elif self.rest:
+            found += [index for index in self.rest if self.regexes[index].search(line)]
         return [index for index in found if index >= 0]
 
 
