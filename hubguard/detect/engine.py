@@ -2,9 +2,10 @@
 their positions; only the lines holding one go to Python, and there only the rules and
 detect-secrets plugins (with its false-positive filters) whose pattern matched that line.
 
-The pass holds each rule's keywords, or its ``trigger``: an RE2 pattern for the whole shape
-(the generic keyword-assignment rules give key, operator and value), so a line that merely
-names a password costs the automaton nothing more.
+The pass (Hyperscan, else RE2) holds each rule's ``trigger``: a pattern for the whole shape
+(the generic keyword-assignment rules give key, operator and value), derived from the rule's
+own regex when the pack gives none, its keywords only when neither can be had; so a line that
+merely names a password costs the automaton nothing more.
 
 ``exhaustive=True`` skips the prefilter and passes every line through every detector; the
 test suite checks both modes report the same findings.

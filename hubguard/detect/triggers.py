@@ -2,11 +2,12 @@
 trigger, a regex derived from its own, or its keywords), the pass itself, and which rules and
 plugins a candidate line wakes.
 
-RE2 builds its automaton lazily, and a new state costs time in proportion to the whole
-program: one alternation of ~850 fragments spent most of a cold scan building states (random
-text such as a dump's password hashes kept finding new ones). So the pass runs as
-``PASS_GROUPS`` smaller automata whose matches are merged in order: each is cheap to build,
-and together they cost less than one large one once warm.
+Where Hyperscan is installed the pass and the triggers run on it (``hyperscan_pass``); this
+module is the RE2 form. RE2 builds its automaton lazily, and a new state costs time in
+proportion to the whole program: one alternation of ~850 fragments spent most of a cold scan
+building states (random text such as a dump's password hashes kept finding new ones). So the
+pass runs as ``PASS_GROUPS`` smaller automata whose matches are merged in order: each is cheap
+to build, and together they cost less than one large one once warm.
 """
 
 from __future__ import annotations
@@ -82,10 +83,11 @@ SECRET_PREFIX = re.compile(r"[A-Za-z0-9_]{3}")  # a literal prefix of at least t
 
 @cache
 def derived_trigger(rule: TokenRule) -> str:
-    """The rule's regex without its lookarounds, with negated classes kept to one line: a
-    superset of what the rule matches in a line, and far more selective than a bare keyword
-    such as ``secret``. Only when RE2 takes it, no shorthand class differs between the engines,
-    and every keyword is written in the regex (so the trigger is at least that selective)."""
+    """The rule's regex without its lookarounds and leading classes, its shorthand classes
+    widened (``_ascii_superset``), negated classes kept to one line: a superset of what the rule
+    matches in a line, and far more selective than a bare keyword such as ``secret``. Only when
+    RE2 takes it, and every keyword is written in the regex (so the trigger is at least that
+    selective)."""
     pattern = rule.regex.pattern
     source = pattern.lower().replace("\\", "")
     if "\\n" in NEGATED_NEWLINE.sub("[^", pattern) or not all(k in source for k in rule.keywords):
