@@ -24,6 +24,7 @@ from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 
+from hubguard.cache import default_cache_dir
 from hubguard.context.coverage import (
     FIX_HEADER,
     ContextCheck,
@@ -96,8 +97,9 @@ class ContextScanner:
 
     @cached_property
     def detector(self) -> Detector:
-        """Built on first use: a coverage-only check never needs it."""
-        return Detector(self.rules, exhaustive=self.exhaustive)
+        """Built on first use: a coverage-only check never needs it. Its compiled prefilter is
+        kept in the cache directory: a pre-commit hook would otherwise compile it every commit."""
+        return Detector(self.rules, exhaustive=self.exhaustive, store=default_cache_dir() / "prefilter")
 
     def check(
         self,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from hubguard.cache import default_cache_dir
 from hubguard.context import ContextScanner, is_dockerfile_name
 from hubguard.detect.engine import Detector
 from hubguard.detect.rules import RuleSet, load_rules
@@ -113,7 +114,7 @@ class Linter:
 
     @cached_property
     def detector(self) -> Detector:
-        return Detector(self.rules)
+        return Detector(self.rules, store=default_cache_dir() / "prefilter")  # compiled once, kept
 
     @cached_property
     def context_scanner(self) -> ContextScanner:

@@ -44,6 +44,13 @@ def test_secrets_in_sent_files_are_found_and_excluded_ones_are_not(tmp_path: Pat
     ]
 
 
+def test_the_compiled_prefilter_is_kept_for_the_next_hook_run(tmp_path: Path, isolated_cache: Path):
+    pytest.importorskip("hyperscan")
+    write_tree(tmp_path / "ctx", {"Dockerfile": DOCKERFILE, "app/settings.py": "DEBUG = True\n"})
+    scan_json(tmp_path / "ctx")
+    assert list((isolated_cache / "prefilter").glob("*.hsdb"))
+
+
 def test_the_dockerfile_is_scanned_but_never_suggested_for_exclusion(tmp_path: Path, fake_token: FakeToken):
     token = fake_token("ghp_{alnum:36}")
     write_tree(
