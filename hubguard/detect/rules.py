@@ -206,6 +206,7 @@ def _examples(entry: dict) -> Examples:
 
 def _token_rule(entry: dict, pack: str) -> TokenRule:
     rule_id = entry["id"]
+    trigger = _trigger(entry.get("trigger", ""))  # a pack's own is checked; a shape's is made right
     if "shape" in entry:
         entry = _from_shape(entry)
     keywords = tuple(k.lower() for k in entry.get("keywords", ()))
@@ -226,7 +227,7 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         scope=_scope(entry.get("scope", "all")),
         pack=pack,
         anchored=bool(entry.get("anchored", False)),
-        trigger=_trigger(entry.get("trigger", "")),
+        trigger=trigger or entry.get("trigger", ""),
         value_checks=bool(entry.get("value_checks", False)),
         once_per_file=bool(entry.get("once_per_file", False)),
         reference=entry.get("reference", ""),

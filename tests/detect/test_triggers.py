@@ -74,3 +74,14 @@ def test_c_and_shell_source_wakes_nothing():
     detector = Detector(load_rules())
     data = ("\n".join(lines) + "\n").encode()
     assert list(detector._candidates(data, 1, [False])) == []
+
+
+def test_every_trigger_compiles_in_both_engines():
+    """A pack's own trigger is checked when the pack loads; a shape's is made by shapes.py and
+    only checked here."""
+    re2 = pytest.importorskip("re2")
+    triggers = [rule.trigger for rule in load_rules().token_rules if rule.trigger]
+    assert len(triggers) > 300
+    for trigger in triggers:
+        re.compile(trigger.encode(), re.IGNORECASE)
+        re2.compile(b"(?i)" + trigger.encode())
