@@ -37,8 +37,10 @@ def is_natural_language(value: str) -> bool:
 
 
 # Names, not values: CamelCase words (``NextToken``, ``InvalidationList.NextMarker``), each of
-# two letters or more after its capital, and ENV_VAR_NAMES (``AWS_SECRET_ACCESS_KEY``).
-CAMEL_WORDS = r"(?:[A-Z]?[a-z]{2,})+"
+# two letters or more after its capital, and ENV_VAR_NAMES (``AWS_SECRET_ACCESS_KEY``). Every
+# word after the first starts with its capital, so a run of letters splits one way only (a
+# pattern that could split it many ways backtracked for minutes on ``aaaa…a1``).
+CAMEL_WORDS = r"(?:[a-z]{2,}|[A-Z][a-z]{2,})(?:[A-Z][a-z]{2,})*"
 IDENTIFIER = re.compile(rf"{CAMEL_WORDS}(?:[./:-]{CAMEL_WORDS})*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
 

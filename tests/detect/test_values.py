@@ -25,3 +25,10 @@ def test_generated_credentials_are_never_taken_for_names(fake_token):
     values = [fake_token("{alnum:16}") for _ in range(300)] + [fake_token("{b64:32}") for _ in range(300)]
     assert [value for value in values if is_identifier(value)] == []
     assert all(plausible_secret(value, f'password = "{value}"') for value in values if not value.isalpha())
+
+
+@pytest.mark.parametrize("value", ["a" * 128 + "1", "Ab" * 64 + "!", "A_" * 64 + "b"])
+def test_a_long_hostile_value_is_decided_at_once(value):
+    """The name test runs on every generic value a file holds: it must not backtrack (a
+    pattern that split ``aaaa…a1`` every possible way took minutes)."""
+    assert not is_identifier(value)
