@@ -50,9 +50,9 @@ class HyperscanPass:
         self.hyperscan = hyperscan
         every = sorted(set(fragments) | set(once))
         self.database, rejected = _stored_database(hyperscan, every, store, hyperscan.HS_FLAG_SINGLEMATCH)
-        self.fragments = [fragment for fragment in every if fragment not in set(rejected)]
-        self.once_ids = frozenset(i for i, fragment in enumerate(self.fragments) if fragment in once)
         refused = set(rejected)
+        self.fragments = [fragment for fragment in every if fragment not in refused]
+        self.once_ids = frozenset(i for i, fragment in enumerate(self.fragments) if fragment in once)
         self.fallback = Pass(sorted(refused - set(once)), refused & set(once)) if rejected else None
         self.scratch = hyperscan.Scratch(self.database) if self.database is not None else None
 
@@ -236,7 +236,8 @@ def _database(hyperscan, fragments: list[str], extra: int = 0):
         _, left = _database(hyperscan, fragments[:middle], extra)
         _, right = _database(hyperscan, fragments[middle:], extra)
         rejected = left + right
-        accepted = [fragment for fragment in fragments if fragment not in set(rejected)]
+        refused = set(rejected)
+        accepted = [fragment for fragment in fragments if fragment not in refused]
         return (_database(hyperscan, accepted, extra)[0] if accepted else None), rejected
     return database, []
 
