@@ -30,6 +30,7 @@ import pytest
 import requests
 
 from tests.fakes import PLACEHOLDER, expand
+from tests.realimages import build_tarballs, cache_root, recipe_key
 
 BUSYBOX_TAG = "hubguard-test/busybox:1"
 BUSYBOX_BINARY = Path("/usr/bin/busybox")
@@ -288,3 +289,45 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.engine)
+
+
+@pytest.fixture(scope="session")
+def real_stack(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``hubguard-real/stack:KEY``: the base image (debootstrap + apt) plus a pip/npm layer.
+
+    Like the busybox base, both images stay in the engine for later runs.
+    """
+    key = recipe_key()
+    stack, base = f"hubguard-real/stack:{key}", f"hubguard-real/base:{key}"
+    if _has_image(docker_client, stack):
+        return stack
+    base_tar, app_tar = build_tarballs(cache_root() / key)
+    if not _has_image(docker_client, base):
+        run_docker(["import", "--change", 'CMD ["/bin/bash"]', str(base_tar), base])
+    context = tmp_path_factory.mktemp("stack-context")
+    os.link(app_tar, context / "app.tar")
+    (context / "Dockerfile").write_text(f"FROM {base}\nADD app.tar /\n")
+    run_docker(["build", "--network", "none", "--force-rm", "-t", stack, str(context)])
+    return stack
+
+
+def _has_image(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def run_docker(arguments: list[str]) -> None:
+    """The real docker CLI (the classic builder); a failure fails the test with its output."""
+    done = subprocess.run(
+        [DOCKER_CLI, *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        timeout=1800,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode:
+        pytest.fail(f"docker {arguments[0]} failed:\n{(done.stdout + done.stderr)[-3000:]}", pytrace=False)

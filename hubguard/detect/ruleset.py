@@ -231,8 +231,8 @@ class RuleSet:
     def file_rules_named(self, path: str) -> list[FileRule]:
         """The credential-file rules whose names match ``path``; per file, so most paths are
         turned away by one combined check of every rule's names and path globs."""
-        if not self._name_screen.fullmatch(path.lstrip("/").rsplit("/", 1)[-1]) and not globs_match(
-            path, tuple(pattern for rule in self.file_rules for pattern in rule.paths)
+        if not self._name_screen.fullmatch(path[path.rfind("/") + 1 :]) and not globs_match(
+            path, self._file_rule_paths
         ):
             return []
         return [rule for rule in self.file_rules if rule.matches_name(path)]
@@ -251,7 +251,15 @@ class RuleSet:
 
     def path_allowed(self, path: str) -> bool:
         """Paths whose contents are never secrets (checksums in RECORD files, lockfiles)."""
-        return globs_match(path, tuple(pattern for allow in self.allows for pattern in allow.paths))
+        return globs_match(path, self._allowed_paths)
+
+    @cached_property
+    def _allowed_paths(self) -> tuple[str, ...]:
+        return tuple(pattern for allow in self.allows for pattern in allow.paths)
+
+    @cached_property
+    def _file_rule_paths(self) -> tuple[str, ...]:
+        return tuple(pattern for rule in self.file_rules for pattern in rule.paths)
 
     def by_id(self) -> dict[str, TokenRule | FileRule]:
         return {rule.id: rule for rule in (*self.token_rules, *self.file_rules)}
@@ -260,16 +268,46 @@ class RuleSet:
 _GLOB_CACHE: dict[str, re.Pattern[str]] = {}
 
 
-_GLOBS_CACHE: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+class _Globs:
+    """Several globs as two regexes: the ones about a file's name alone are matched against
+    its last component (a regex over the whole path backtracks at every ``/``), the rest
+    against the path."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        names = [p for p in patterns if _name_only(p)]
+        paths = [p for p in patterns if not _name_only(p)]
+        self.names = _alternation(names)
+        self.paths = _alternation(paths)
+
+    def match(self, path: str) -> bool:
+        path = path.lstrip("/")
+        if self.names is not None and self.names.fullmatch(path[path.rfind("/") + 1 :]):
+            return True
+        return self.paths is not None and self.paths.fullmatch(path) is not None
+
+
+def _name_only(pattern: str) -> bool:
+    """Whether a glob can only ever match a path by its last component."""
+    rest = pattern.strip("/")
+    while rest.startswith("**/"):
+        rest = rest[3:]
+    anchored_below_root = pattern.startswith("/") and rest == pattern.strip("/")
+    return bool(rest) and "/" not in rest and "**" not in rest and not anchored_below_root
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{_glob_to_regex(p)})" for p in patterns)) if patterns else None
+
+
+_GLOBS_CACHE: dict[tuple[str, ...], _Globs] = {}
 
 
 def globs_match(path: str, patterns: tuple[str, ...]) -> bool:
-    """Whether any of ``patterns`` matches: one compiled alternation, as this runs per file."""
-    regex = _GLOBS_CACHE.get(patterns, False)
-    if regex is False:
-        alternation = "|".join(f"(?:{_glob_to_regex(p)})" for p in patterns)
-        regex = _GLOBS_CACHE[patterns] = re.compile(alternation) if patterns else None
-    return regex is not None and regex.fullmatch(path.lstrip("/")) is not None
+    """Whether any of ``patterns`` matches; compiled once per tuple, as this runs per file."""
+    globs = _GLOBS_CACHE.get(patterns)
+    if globs is None:
+        globs = _GLOBS_CACHE[patterns] = _Globs(patterns)
+    return globs.match(path)
 
 
 def glob_match(path: str, pattern: str) -> bool:

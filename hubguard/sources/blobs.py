@@ -73,6 +73,15 @@ class _FileSlice(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
+    def read(self, size: int = -1) -> bytes:
+        """One ``pread`` into a new bytes object (``RawIOBase.read`` would copy it twice more)."""
+        wanted = self._size - self._pos if size < 0 else min(size, self._size - self._pos)
+        if wanted <= 0:
+            return b""
+        data = os.pread(self._fd, wanted, self._offset + self._pos)
+        self._pos += len(data)
+        return data
+
     def readinto(self, buffer) -> int:  # type: ignore[override]
         wanted = min(len(buffer), self._size - self._pos)
         if wanted <= 0:

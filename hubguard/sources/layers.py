@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 from hubguard.errors import ScanIncomplete
 from hubguard.model import FileState
-from hubguard.sources.blobs import CappedTarInfo, HeaderTooLarge
+from hubguard.sources.blobs import HeaderTooLarge
+from hubguard.sources.tarstream import read_tar
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -181,26 +182,22 @@ def iter_layer_files(
         raw = DigestReader(stream, hashing=hashing)
         tar_stream, plain = decompressed(raw)
         uncompressed = raw if plain else DigestReader(tar_stream, hashing=hashing)
-        with tarfile.open(fileobj=uncompressed, mode="r|", tarinfo=CappedTarInfo) as tar:  # type: ignore[call-overload]
-            while (member := tar.next()) is not None:
-                tar.members.clear()  # one header at a time: memory stays flat however many files
-                path = rename(normalize(member.name))
-                directory, base = posixpath.split(path)
-                if base == OPAQUE_MARKER:
-                    index.opaque_dirs.add(directory)
-                elif base.startswith(WHITEOUT_PREFIX):
-                    index.whiteouts.add(posixpath.join(directory, base[len(WHITEOUT_PREFIX) :]))
-                elif member.isdir():
-                    index.dirs.add(path)
-                else:
-                    index.files.add(path)
-                    if member.islnk():
-                        target = rename(normalize(member.linkname))
-                        index.hardlinks.setdefault(target, set()).add(path)
-                    if member.isreg():
-                        reader = tar.extractfile(member)
-                        if reader is not None:
-                            yield path, member.size, reader  # type: ignore[misc]
+        for member, data in read_tar(uncompressed):
+            path = rename(normalize(member.name))
+            directory, base = posixpath.split(path)
+            if base == OPAQUE_MARKER:
+                index.opaque_dirs.add(directory)
+            elif base.startswith(WHITEOUT_PREFIX):
+                index.whiteouts.add(posixpath.join(directory, base[len(WHITEOUT_PREFIX) :]))
+            elif member.isdir():
+                index.dirs.add(path)
+            else:
+                index.files.add(path)
+                if member.islnk():
+                    target = rename(normalize(member.linkname))
+                    index.hardlinks.setdefault(target, set()).add(path)
+                if data is not None:
+                    yield path, member.size, data  # type: ignore[misc]
         uncompressed.drain()
         raw.drain()
     if expected is None:

@@ -13,15 +13,13 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import docker
-import docker.errors
 import pytest
 
 from hubguard.model import ScanReport
 from hubguard.scan import Scanner, ScanOptions
-from tests.conftest import DOCKER_CLI
+from tests.conftest import DOCKER_CLI, run_docker
 from tests.fakes import expand
-from tests.realimages import APP_DIR, build_tarballs, cache_root, recipe_key
+from tests.realimages import APP_DIR
 
 pytestmark = pytest.mark.engine
 
@@ -29,34 +27,6 @@ SSH_HOST_KEYS = "/etc/ssh/ssh_host_"
 MODIFIED_DISTRO_FILE = "/usr/lib/python3.11/smtplib.py"  # libpython3.11-stdlib, in its md5sums
 STAGING = "/tmp/plant"  # the COPY'd sources the planting steps read (and delete)
 BASE_LABEL = "org.opencontainers.image.base.name"
-
-
-@pytest.fixture(scope="session")
-def real_stack(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """``hubguard-real/stack:KEY``: the base image (debootstrap + apt) plus a pip/npm layer.
-
-    Like the busybox base, both images stay in the engine for later runs.
-    """
-    key = recipe_key()
-    stack, base = f"hubguard-real/stack:{key}", f"hubguard-real/base:{key}"
-    if _has_image(docker_client, stack):
-        return stack
-    base_tar, app_tar = build_tarballs(cache_root() / key)
-    if not _has_image(docker_client, base):
-        _docker(["import", "--change", 'CMD ["/bin/bash"]', str(base_tar), base])
-    context = tmp_path_factory.mktemp("stack-context")
-    os.link(app_tar, context / "app.tar")
-    (context / "Dockerfile").write_text(f"FROM {base}\nADD app.tar /\n")
-    _docker(["build", "--network", "none", "--force-rm", "-t", stack, str(context)])
-    return stack
-
-
-def _has_image(client: docker.DockerClient, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -72,26 +42,13 @@ def build_big(tmp_path: Path) -> Iterator[Callable[..., str]]:
             (context / name).parent.mkdir(parents=True, exist_ok=True)
             (context / name).write_bytes(content if isinstance(content, bytes) else content.encode())
         options = [argument for label in labels for argument in ("--label", label)]
-        _docker(["build", "--network", "none", "--force-rm", *options, "-t", tag, str(context)])
+        run_docker(["build", "--network", "none", "--force-rm", *options, "-t", tag, str(context)])
         built.append(tag)
         return tag
 
     yield build
     for tag in reversed(built):  # the CLI, which waits as long as vfs takes to delete 1 GB
         subprocess.run([DOCKER_CLI, "rmi", "-f", tag], capture_output=True, timeout=1800, check=False)
-
-
-def _docker(arguments: list[str]) -> None:
-    done = subprocess.run(
-        [DOCKER_CLI, *arguments],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DOCKER_BUILDKIT": "0"},
-        timeout=1800,
-        stdin=subprocess.DEVNULL,
-    )
-    if done.returncode:
-        pytest.fail(f"docker {arguments[0]} failed:\n{(done.stdout + done.stderr)[-3000:]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
