@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import io
 import os
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -26,10 +25,11 @@ from hubguard.engine import engine_client, first_line, resolve_image_id
 from hubguard.errors import InputError, ScanIncomplete
 from hubguard.sources import ImageStream
 from hubguard.sources.archive import _legacy_images, open_archive
-from hubguard.sources.blobs import MAX_JSON_BYTES, BlobRef
+from hubguard.sources.blobs import MAX_JSON_BYTES, BlobRef, HeaderTooLarge
 from hubguard.sources.image import Image
 from hubguard.sources.layers import GZIP_MAGIC, ZSTD_MAGIC
 from hubguard.sources.oci import images_from_index
+from hubguard.sources.tarstream import CorruptTar, Member, MemberData, read_tar
 
 EXPORT_CHUNK = 1024 * 1024
 # docker-py gives up on a read after 60 s. The engine's save may assemble the whole export
@@ -85,12 +85,11 @@ def stream_daemon_image(
     try:
         chunks = _export(client, image_id)
         store = _StreamedStore()
-        with tarfile.open(fileobj=_ChunkReader(chunks), mode="r|") as tar:
-            for member in tar:
-                store.take(tar, member, scan_layer)
+        for member, data in read_tar(_ChunkReader(chunks)):  # type: ignore[arg-type]
+            store.take(member, data, scan_layer)
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
         raise ScanIncomplete(f"exporting {reference} from the engine failed: {first_line(exc)}") from None
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (CorruptTar, HeaderTooLarge, OSError, EOFError) as exc:
         raise ScanIncomplete(f"the engine's export of {reference} is not a readable tar: {exc}") from None
     source = f"export of {reference}"
     if store.has("index.json"):
@@ -110,26 +109,23 @@ def stream_daemon_image(
     return images
 
 
-class _ChunkReader(io.RawIOBase):
+class _ChunkReader:
     """The engine's export (an iterator of byte chunks) as a readable, unseekable stream."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._pending = memoryview(b"")  # a view: handing out its head copies nothing else
+        self._pending = b""
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes: what is left of the current chunk, or the next one (whole, and
+        not copied, when ``size`` covers it: the tar reader asks for a MiB at a time)."""
         while not self._pending:
             chunk = next(self._chunks, None)
             if chunk is None:
-                return 0
-            self._pending = memoryview(chunk)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+                return b""
+            self._pending = chunk
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
 
 
 class _HashingReader(io.RawIOBase):
@@ -160,19 +156,19 @@ class _HashingReader(io.RawIOBase):
     def tell(self) -> int:
         return self._position
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        replayed = b""
         if self._position < self._replay:
-            size = min(len(buffer), self._replay - self._position)
-            buffer[:size] = self._head[self._position : self._position + size]
-        else:
-            data = self._raw.read(len(buffer))
-            size = len(data)
-            buffer[:size] = data
-            self.hasher.update(data)
-            if self._position < self.HEAD:
-                self._head += data[: self.HEAD - self._position]
-        self._position += size
-        return size
+            end = self._replay if size < 0 else min(self._replay, self._position + size)
+            replayed, self._position = self._head[self._position : end], end
+            if size >= 0:
+                return replayed
+        data = self._raw.read(size)
+        self.hasher.update(data)
+        if self._position < self.HEAD:
+            self._head += data[: self.HEAD - self._position]
+        self._position += len(data)
+        return replayed + data
 
     def drain(self) -> str:
         """Read what the scanner left (tar padding), and return the member's sha256 digest."""
@@ -190,17 +186,15 @@ class _StreamedStore:
         self.layers: dict[str, tuple[int, str]] = {}  # every member -> (size, sha256 digest)
         self.links: dict[str, str] = {}  # a member that is a symlink to another (shared layers)
 
-    def take(self, tar: tarfile.TarFile, member: tarfile.TarInfo, scan_layer) -> None:
+    def take(self, member: Member, data: MemberData | None, scan_layer) -> None:
         name = member.name.removeprefix("./")
         if member.issym() or member.islnk():
             target = os.path.normpath(os.path.join(os.path.dirname(name), member.linkname))
             self.links[name] = target if member.issym() else member.linkname.removeprefix("./")
             return
-        if not member.isfile():
+        if data is None:
             return
-        reader = tar.extractfile(member)
-        assert reader is not None  # a regular file
-        hashing = _HashingReader(reader)  # type: ignore[arg-type]
+        hashing = _HashingReader(data)  # type: ignore[arg-type]
         head = hashing.read(262)
         hashing.seek(0)
         if name.endswith("/layer.tar") or _looks_like_layer(head):

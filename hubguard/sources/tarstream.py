@@ -51,6 +51,9 @@ class Member:
     def islnk(self) -> bool:
         return self.kind == b"1"
 
+    def issym(self) -> bool:
+        return self.kind == b"2"
+
 
 class _Blocks:
     """The stream read in large pieces, handed out in exact byte counts."""
