@@ -60,7 +60,10 @@ class Cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
-                with os.fdopen(handle, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+                with (
+                    os.fdopen(handle, "wb") as raw,
+                    gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=1) as out,
+                ):
                     out.write(json.dumps({"salt": self.salt, "name": name, "data": data}).encode())
                 os.replace(temporary, path)
             finally:

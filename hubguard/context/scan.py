@@ -186,7 +186,7 @@ class ContextScanner:
                     result = FileResult(sample=Sample(handle).drain())  # type: ignore[arg-type]
                 else:
                     size = os.fstat(handle.fileno()).st_size
-                    result = inspect_file(self.detector, shown, size, handle, self.limits)  # type: ignore[arg-type]
+                    result = inspect_file(self.detector, shown, size, handle, self.limits, hashing=True)  # type: ignore[arg-type]
         except OSError as exc:
             return FileOutcome(problem=f"{shown}: cannot read file ({(exc.strerror or str(exc)).lower()})")
         outcome = FileOutcome(result.hits + list(name_hits.values()), result.notes)

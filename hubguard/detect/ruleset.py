@@ -144,12 +144,18 @@ class FileRule:
     def matches_name(self, path: str) -> bool:
         """True when ``path`` (slash-separated, absolute or relative) names such a file."""
         path = path.lstrip("/")
-        base = path.rsplit("/", 1)[-1]
-        if any(fnmatch.fnmatchcase(base, pattern) for pattern in self.exclude):
+        base = path[path.rfind("/") + 1 :]
+        if self._excluded is not None and self._excluded.fullmatch(base):
             return False
-        return any(fnmatch.fnmatchcase(base, pattern) for pattern in self.names) or any(
-            glob_match(path, pattern) for pattern in self.paths
-        )
+        return bool(self._named and self._named.fullmatch(base)) or globs_match(path, self.paths)
+
+    @cached_property
+    def _named(self) -> re.Pattern[str] | None:
+        return _fnmatch_any(self.names)
+
+    @cached_property
+    def _excluded(self) -> re.Pattern[str] | None:
+        return _fnmatch_any(self.exclude)
 
     def matches(self, path: str, data: bytes) -> bool:
         return self.matches_name(path) and (self.content is None or bool(self.content.search(data)))
@@ -263,6 +269,11 @@ class RuleSet:
 
     def by_id(self) -> dict[str, TokenRule | FileRule]:
         return {rule.id: rule for rule in (*self.token_rules, *self.file_rules)}
+
+
+def _fnmatch_any(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Shell-style name patterns as one case-sensitive regex (``fnmatchcase`` of each, at once)."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
 
 
 _GLOB_CACHE: dict[str, re.Pattern[str]] = {}
