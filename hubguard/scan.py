@@ -21,6 +21,7 @@ from hubguard.detect.config import scan_config
 from hubguard.detect.content import Limits
 from hubguard.detect.engine import Detector, Hit, cap_per_file
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
+from hubguard.hashing import HashThread
 from hubguard.model import LayerRef, Owner, ScanReport, Target
 from hubguard.owners import DigestingReader, is_database
 from hubguard.owners.base import base_label, image_ownership
@@ -277,47 +278,65 @@ class Scanner:
         ``fanout``; hits arrive in the LayerScan as the batches finish (complete after
         ``fanout.finish()``). Package databases and the digests of large files are kept for the
         owner model; ``read(bytes)`` is told how far into the blob the read is, file by file."""
-        from hubguard.detect.content import CHUNK, inspect_file, oversize_notes, reads_whole, stream_chunks
+        from hubguard.detect.content import CHUNK, reads_whole
         from hubguard.detect.names import name_guard
 
         names = name_guard(self.rules)
         name_hits: dict[tuple[str, str], Hit] = {}
         scan = LayerScan(LayerIndex(), [], [])
-        collect = self.options.ownership
-        files = iter_layer_files(
-            stream,
-            scan.index,
-            label,
-            expected=expected,
-            rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
-        )
-        for path, size, reader in files:
-            if collect and is_database(path) and size <= DATABASE_LIMIT:
-                data = reader.read()
-                scan.records.databases[path] = data.decode("utf-8", "replace")
-                reader = io.BytesIO(data)
-            if self.rules.path_allowed(path):
-                continue
-            if size <= CHUNK or reads_whole(path, size, self.options.limits):
-                fanout.submit(scan, ("file", path, reader.read(), 0, False), size)
-            else:
-                digesting = DigestingReader(reader) if collect else None
-                if self.detector.rules.file_rules_named(path):  # a big credential file: streamed here
-                    result = inspect_file(self.detector, path, size, digesting or reader, self.options.limits)
-                    scan.hits.extend(result.hits)
-                    scan.notes.extend(result.notes)
+        with HashThread() as hashes:  # the layer digest and large files' digests, beside the read
+            files = iter_layer_files(
+                stream,
+                scan.index,
+                label,
+                expected=expected,
+                rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
+                hashes=hashes,
+            )
+            streamed: list[tuple[str, DigestingReader]] = []  # large files, digests still being made
+            for path, size, reader in files:
+                if self.options.ownership and is_database(path) and size <= DATABASE_LIMIT:
+                    data = reader.read()
+                    scan.records.databases[path] = data.decode("utf-8", "replace")
+                    reader = io.BytesIO(data)
+                if self.rules.path_allowed(path):
+                    continue
+                if size <= CHUNK or reads_whole(path, size, self.options.limits):
+                    fanout.submit(scan, ("file", path, reader.read(), 0, False), size)
                 else:
-                    scan.notes.extend(oversize_notes(path, size, self.options.limits))
-                    for body, line_no, binary in stream_chunks(digesting or reader):
-                        kind = "chunk" if line_no else "file"  # line 0: it all fit in one chunk after all
-                        fanout.submit(scan, (kind, path, body, line_no, binary), len(body))
-                if digesting is not None:
-                    scan.records.digests[path] = digesting.digests()
-            if read is not None:  # blobs and the engine's streamed members can all tell()
-                read(stream.tell())
+                    digesting = self._read_large(scan, fanout, path, size, reader, hashes)
+                    if digesting is not None:
+                        streamed.append((path, digesting))
+                if read is not None:  # blobs and the engine's streamed members can all tell()
+                    read(stream.tell())
+            for path, digesting in streamed:
+                scan.records.digests[path] = digesting.digests()
         scan.hits.extend(name_hits.values())
         scan.raw_digest = expected.raw_digest if expected is not None else ""
         return scan
+
+    def _read_large(
+        self, scan: LayerScan, fanout: Fanout, path: str, size: int, reader: BinaryIO, hashes: HashThread
+    ) -> DigestingReader | None:
+        """A file over one chunk: a credential file by its name is inspected here, anything else
+        goes to the workers chunk by chunk. Hashed as it is read, for the owner model (the
+        reader returned gives the digests once the layer is read)."""
+        from hubguard.detect.content import inspect_file, oversize_notes, stream_chunks
+
+        digesting = DigestingReader(reader, hashes) if self.options.ownership else None
+        source = digesting or reader
+        if self.detector.rules.file_rules_named(path):
+            result = inspect_file(self.detector, path, size, source, self.options.limits)  # type: ignore[arg-type]
+            scan.hits.extend(result.hits)
+            scan.notes.extend(result.notes)
+        else:
+            scan.notes.extend(oversize_notes(path, size, self.options.limits))
+            for body, line_no, binary in stream_chunks(source):  # type: ignore[arg-type]
+                kind = "chunk" if line_no else "file"  # line 0: it all fit in one chunk after all
+                fanout.submit(scan, (kind, path, body, line_no, binary), len(body))
+        if digesting is not None:
+            digesting.finish()
+        return digesting
 
     def detect(self, job: tuple[str, str, bytes, int, bool]) -> tuple[list[Hit], list[str], dict[str, str]]:
         """One job from ``read_layer``: a whole file, or one chunk of a large one. A whole file

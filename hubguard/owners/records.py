@@ -1,8 +1,9 @@
 """What the per-layer scan keeps for ownership: package databases and the digests of hit files.
 
 Both are gathered while a layer streams past, so deciding owners later needs no second read
-of any layer, and a cached layer carries what its owners will be decided from. Only files that
-produced a hit are hashed, so the cost stays small.
+of any layer, and a cached layer carries what its owners will be decided from. A file read whole
+is hashed only when it produced a hit; a large one, scanned in chunks by several workers, is
+hashed as it streams past, on a thread beside the read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from hubguard.hashing import HashThread
 
 # Package databases, by path: dpkg (status, status.d for distroless, info/*.md5sums), apk,
 # pip (dist-info RECORD and PEP 610 direct_url.json) and npm (the hidden lockfile).
@@ -24,7 +27,6 @@ DATABASE = re.compile(
     r"|.*/node_modules/\.package-lock\.json"
 )
 DATABASE_LIMIT = 64 * 1024 * 1024  # a larger "database" is not one: ignored (its files stay own)
-KEEP_IN_MEMORY = 32 * 1024 * 1024  # a file's bytes are kept this far, then hashed as they stream
 ALGORITHMS = ("md5", "sha1", "sha256")
 
 
@@ -53,39 +55,32 @@ def file_digests(data: bytes) -> dict[str, str]:
 
 
 class DigestingReader:
-    """Passes reads through and remembers the bytes, so a file that turns out to hold a hit can
-    be hashed without reading it again; files without hits cost a list append per read."""
+    """Passes reads through and hashes them in the algorithms package records use, on
+    ``hashes``' thread when given (the reading thread goes on meanwhile)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, hashes: HashThread | None = None) -> None:
         self.raw = raw
-        self.chunks: list[bytes] = []
-        self.kept = 0
-        self.hashers: list | None = None
+        self.hashes = hashes
+        self.hashers = [hashlib.new(name) for name in ALGORITHMS]
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
-        if data:
-            self._take(data)
+        for hasher in self.hashers:
+            if self.hashes is not None:
+                self.hashes.update(hasher, data)
+            else:
+                hasher.update(data)
         return data
 
-    def _take(self, data: bytes) -> None:
-        if self.hashers is None:
-            self.chunks.append(data)
-            self.kept += len(data)
-            if self.kept <= KEEP_IN_MEMORY:
-                return
-            self.hashers = [hashlib.new(name) for name in ALGORITHMS]
-            data = b"".join(self.chunks)
-            self.chunks = []
-        for hasher in self.hashers:
-            hasher.update(data)
-
-    def digests(self) -> dict[str, str]:
-        """Hex digests of the whole file (whatever the scan left unread is read now)."""
+    def finish(self) -> None:
+        """Read whatever the scan left unread, so the digests cover the whole file."""
         while self.read(1024 * 1024):
             pass
-        if self.hashers is None:
-            return file_digests(b"".join(self.chunks))
+
+    def digests(self) -> dict[str, str]:
+        """Hex digests of the whole file; call :meth:`finish` first."""
+        if self.hashes is not None:
+            self.hashes.wait()
         return {name: hasher.hexdigest() for name, hasher in zip(ALGORITHMS, self.hashers, strict=True)}
 
 

@@ -29,12 +29,17 @@ class ByteProgress:
         self.started = time.monotonic()
         self.bar: Any = None
         self.task: Any = None
+        self._terminal: bool | None = None  # asked once: it is a system call, and this runs per file
 
     def on_terminal(self) -> bool:
         return self.console.is_terminal if self.console is not None else sys.stderr.isatty()
 
     def update(self, done: int, total: int) -> None:
-        if time.monotonic() - self.started < self.delay or not self.on_terminal():
+        if time.monotonic() - self.started < self.delay:
+            return
+        if self._terminal is None:
+            self._terminal = self.on_terminal()
+        if not self._terminal:
             return
         if self.bar is None:
             from rich.console import Console

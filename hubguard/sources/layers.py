@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from hubguard.errors import ScanIncomplete
+from hubguard.hashing import HashThread
 from hubguard.model import FileState
 from hubguard.sources.blobs import HeaderTooLarge
 from hubguard.sources.tarstream import read_tar
@@ -82,9 +83,10 @@ def normalize(name: str) -> str:
 class DigestReader:
     """Hashes and counts every byte read through it, so a layer is verified while it is read."""
 
-    def __init__(self, stream: BinaryIO, *, hashing: bool = True) -> None:
+    def __init__(self, stream: BinaryIO, *, hashing: bool = True, hashes: HashThread | None = None) -> None:
         self.stream = stream
         self.hash = hashlib.sha256() if hashing else None
+        self.hashes = hashes  # the thread that hashes, else this one
         self.size = 0
         self._head = b""  # peeked bytes, hashed already, not yet handed out
 
@@ -106,7 +108,9 @@ class DigestReader:
 
     def _read(self, size: int) -> bytes:
         data = self.stream.read(size)
-        if self.hash is not None:
+        if self.hash is not None and self.hashes is not None:
+            self.hashes.update(self.hash, data)
+        elif self.hash is not None:
             self.hash.update(data)
         self.size += len(data)
         return data
@@ -117,6 +121,8 @@ class DigestReader:
             pass
 
     def digest(self) -> str:
+        if self.hashes is not None:
+            self.hashes.wait()
         return "sha256:" + (self.hash.hexdigest() if self.hash is not None else "")
 
 
@@ -166,6 +172,7 @@ def iter_layer_files(
     *,
     expected: Expected | None = None,
     rename: Callable[[str], str] = lambda path: path,
+    hashes: HashThread | None = None,
 ) -> Iterator[tuple[str, int, BinaryIO]]:
     """Yield ``(path, size, reader)`` per regular file, in tar order, filling ``index`` as it goes.
 
@@ -173,15 +180,16 @@ def iter_layer_files(
     is read once, in order, through digest readers: with ``expected``, a layer whose bytes do
     not hash to its digests fails after its last file (:class:`LayerMismatch`), before anyone
     may cache or trust what it yielded. ``rename`` turns each in-image path into the form
-    shown and stored (undecodable bytes escaped, secrets in names redacted).
+    shown and stored (undecodable bytes escaped, secrets in names redacted). The digests are
+    computed on ``hashes``' thread when given.
     """
     name = expected.name if expected is not None else f"layer {label}"
     with broken_layer(name):
         # Nothing to verify against (a streamed export, hashed by its own reader): no hashing here.
         hashing = expected is not None
-        raw = DigestReader(stream, hashing=hashing)
+        raw = DigestReader(stream, hashing=hashing, hashes=hashes)
         tar_stream, plain = decompressed(raw)
-        uncompressed = raw if plain else DigestReader(tar_stream, hashing=hashing)
+        uncompressed = raw if plain else DigestReader(tar_stream, hashing=hashing, hashes=hashes)
         for member, data in read_tar(uncompressed):
             path = rename(normalize(member.name))
             directory, base = posixpath.split(path)

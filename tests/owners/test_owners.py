@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
+from hubguard.hashing import HashThread
 from hubguard.owners import DigestingReader, LayerRecords, Ownership, is_database
-from hubguard.owners import records as records_module
 from hubguard.owners.base import inherited_layers
 
 LIBRARY = b"\x7fELF fake library with a self-test key\n"
@@ -145,16 +145,17 @@ def test_database_paths():
     assert not is_database("/srv/app/package-lock.json")
 
 
-def test_digesting_reader_hashes_small_and_streamed_files(monkeypatch):
+def test_digesting_reader_hashes_small_and_streamed_files():
     data = bytes(range(256)) * 100
     reader = DigestingReader(io.BytesIO(data))
     reader.read(1000)  # the scan stopped early: the rest is read for the digest
+    reader.finish()
     assert reader.digests() == digests(data)
-    monkeypatch.setattr(records_module, "KEEP_IN_MEMORY", 4096)
-    streamed = DigestingReader(io.BytesIO(data))
-    while streamed.read(3000):
-        pass
-    assert streamed.chunks == [] and streamed.digests() == digests(data)
+    with HashThread() as hashes:  # hashed on another thread, in order, piece by piece
+        streamed = DigestingReader(io.BytesIO(data), hashes)
+        while streamed.read(3000):
+            pass
+        assert streamed.digests() == digests(data)
 
 
 def _scan_json(*args: str) -> tuple[int, dict]:
