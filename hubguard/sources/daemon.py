@@ -23,6 +23,7 @@ import requests.exceptions
 
 from hubguard.engine import engine_client, first_line, resolve_image_id
 from hubguard.errors import InputError, ScanIncomplete
+from hubguard.hashing import HashThread
 from hubguard.sources import ImageStream
 from hubguard.sources.archive import _legacy_images, open_archive
 from hubguard.sources.blobs import MAX_JSON_BYTES, BlobRef, HeaderTooLarge
@@ -84,9 +85,10 @@ def stream_daemon_image(
     names the member that was scanned. Every layer's digest is checked against the config."""
     try:
         chunks = _export(client, image_id)
-        store = _StreamedStore()
-        for member, data in read_tar(_ChunkReader(chunks)):  # type: ignore[arg-type]
-            store.take(member, data, scan_layer)
+        with HashThread() as hashes:  # each member's digest, beside the read
+            store = _StreamedStore(hashes)
+            for member, data in read_tar(_ChunkReader(chunks)):  # type: ignore[arg-type]
+                store.take(member, data, scan_layer)
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
         raise ScanIncomplete(f"exporting {reference} from the engine failed: {first_line(exc)}") from None
     except (CorruptTar, HeaderTooLarge, OSError, EOFError) as exc:
@@ -134,8 +136,9 @@ class _HashingReader(io.RawIOBase):
 
     HEAD = 512
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, hashes: HashThread) -> None:
         self._raw = raw
+        self._hashes = hashes
         self.hasher = hashlib.sha256()
         self._head = b""
         self._replay = 0  # bytes of the head still to hand out again after a seek(0)
@@ -164,7 +167,7 @@ class _HashingReader(io.RawIOBase):
             if size >= 0:
                 return replayed
         data = self._raw.read(size)
-        self.hasher.update(data)
+        self._hashes.update(self.hasher, data)
         if self._position < self.HEAD:
             self._head += data[: self.HEAD - self._position]
         self._position += len(data)
@@ -174,6 +177,7 @@ class _HashingReader(io.RawIOBase):
         """Read what the scanner left (tar padding), and return the member's sha256 digest."""
         while self.read(1024 * 1024):
             pass
+        self._hashes.wait()
         return "sha256:" + self.hasher.hexdigest()
 
 
@@ -181,7 +185,8 @@ class _StreamedStore:
     """What a passing ``docker save`` stream leaves behind: its small JSON documents, and each
     layer's member name, size and digest (the layer itself went to the scanner)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hashes: HashThread) -> None:
+        self.hashes = hashes
         self.documents: dict[str, bytes] = {}
         self.layers: dict[str, tuple[int, str]] = {}  # every member -> (size, sha256 digest)
         self.links: dict[str, str] = {}  # a member that is a symlink to another (shared layers)
@@ -194,7 +199,7 @@ class _StreamedStore:
             return
         if data is None:
             return
-        hashing = _HashingReader(data)  # type: ignore[arg-type]
+        hashing = _HashingReader(data, self.hashes)  # type: ignore[arg-type]
         head = hashing.read(262)
         hashing.seek(0)
         if name.endswith("/layer.tar") or _looks_like_layer(head):
