@@ -21,7 +21,7 @@ import hashlib
 import heapq
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from hubguard.detect.rules import TokenRule
@@ -66,23 +66,17 @@ class HyperscanPass:
 
     def _ends(self, data: bytes, once_done: list[bool]) -> Iterator[tuple[int, int]]:
         view = memoryview(data)
-        found = [-1]
         once_ids = self.once_ids
 
-        def first(index: int, _start: int, end: int, _flags: int, _context: object) -> bool:
-            if once_done[0] and index in once_ids:
-                return False  # that rule has its finding: go on
-            found[0] = end
-            return True  # stop: the rest of this line is the candidate's anyway
+        def wanted(index: int) -> bool:
+            return not (once_done[0] and index in once_ids)  # else that rule has its finding
 
         pos = 0
         while pos < len(data):
-            found[0] = -1
-            with contextlib.suppress(self.hyperscan.ScanTerminated):  # ``first`` stopped it
-                self.database.scan(view[pos:], match_event_handler=first, scratch=self.scratch)
-            if found[0] < 0:
+            report = _first_report(self.hyperscan, self.database, self.scratch, view[pos:], wanted)
+            if report is None:
                 return
-            end = pos + found[0]
+            end = pos + report[1]  # the rest of this line is the candidate's anyway
             line_start = data.rfind(b"\n", 0, max(end - 1, 0)) + 1
             line_end = data.find(b"\n", max(end - 1, 0))
             line_end = len(data) if line_end < 0 else line_end
@@ -128,21 +122,32 @@ class HyperscanWindows:
 
     def spans(self, data: bytes) -> Iterator[tuple[int, int]]:
         view = memoryview(data)
-        found: list[int] = []
-
-        def first(_id: int, start: int, end: int, _flags: int, _context: object) -> bool:
-            found[:] = [start, end]
-            return True
-
         pos = 0
         while pos < len(data):
-            found.clear()
-            with contextlib.suppress(self.hyperscan.ScanTerminated):
-                self.database.scan(view[pos:], match_event_handler=first, scratch=self.scratch)
-            if not found:
+            report = _first_report(self.hyperscan, self.database, self.scratch, view[pos:])
+            if report is None:
                 return
-            yield pos + found[0], pos + found[1]
-            pos += found[0] + 1
+            yield pos + report[0], pos + report[1]
+            pos += report[0] + 1
+
+
+def _first_report(
+    hyperscan, database, scratch, view: memoryview, wanted: Callable[[int], bool] = lambda _: True
+) -> tuple[int, int] | None:
+    """(start, end) in ``view`` of the first match reported for a ``wanted`` pattern id, the
+    scan stopped right there; None when there is none. (The start is the match's leftmost
+    start in a start-of-match database, else where the scan began.)"""
+    found: list[int] = []
+
+    def first(index: int, start: int, end: int, _flags: int, _context: object) -> bool:
+        if not wanted(index):
+            return False  # go on
+        found[:] = [start, end]
+        return True  # stop
+
+    with contextlib.suppress(hyperscan.ScanTerminated):  # ``first`` stopped it
+        database.scan(view, match_event_handler=first, scratch=scratch)
+    return (found[0], found[1]) if found else None
 
 
 def make_triggers(rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]], prefilter):
@@ -159,7 +164,11 @@ class HyperscanTriggers(Triggers):
     ``re`` backtracks for seconds on a minified line)."""
 
     def __init__(self, prefilter: HyperscanPass, rules, plugin_fragments) -> None:
-        self._index(rules, plugin_fragments)
+        self.prefilter = prefilter
+        super().__init__(rules, plugin_fragments)
+
+    def _compile(self) -> None:
+        prefilter = self.prefilter
         self.sets = []
         self.database, self.hyperscan = prefilter.database, prefilter.hyperscan
         self.scratch = prefilter.hyperscan.Scratch(self.database)

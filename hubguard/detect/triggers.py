@@ -245,15 +245,8 @@ class Triggers:
     else fragment by fragment with ``re``."""
 
     def __init__(self, rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]]) -> None:
-        self._index(rules, plugin_fragments)
-        indexes = list(range(len(self.fragments)))
-        groups = [indexes[start::PASS_GROUPS] for start in range(PASS_GROUPS)]
-        self.sets = [(group, re2_set([self.fragments[i] for i in group])) for group in groups if group]
-        if any(matcher is None for _, matcher in self.sets):
-            self.sets = []
-
-    def _index(self, rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]]) -> None:
-        """``fragments``, and for each the rules and plugins (by position) it wakes."""
+        """``fragments``, and for each the rules and plugins (by position) it wakes; then the
+        matchers, compiled here (before the workers fork, so once)."""
         owners: dict[str, tuple[set[str], set[int]]] = {}
         for rule in rules:
             for fragment in fragments_of(rule):
@@ -263,6 +256,14 @@ class Triggers:
                 owners.setdefault(fragment, (set(), set()))[1].add(position)
         self.fragments = list(owners)
         self.owners = [owners[fragment] for fragment in self.fragments]
+        self._compile()
+
+    def _compile(self) -> None:
+        indexes = list(range(len(self.fragments)))
+        groups = [indexes[start::PASS_GROUPS] for start in range(PASS_GROUPS)]
+        self.sets = [(group, re2_set([self.fragments[i] for i in group])) for group in groups if group]
+        if any(matcher is None for _, matcher in self.sets):
+            self.sets = []
 
     @cached_property
     def regexes(self) -> list[re.Pattern[str]]:
