@@ -2,8 +2,10 @@
 
     python bench/floor.py ARCHIVE
 
-No scanner written in Python can read an image faster than this on one core; the benchmark
-compares hubguard's cold scan of the keyword-dense image against it. Prints members and bytes.
+What reading an image costs with the standard library on one core; the benchmark compares
+hubguard's cold scans against it. hubguard reads layers with its own tar reader
+(hubguard/sources/tarstream.py), which reads the real image in under a seventh of this time,
+so a hubguard scan can come out under this floor. Prints members and bytes.
 """
 
 from __future__ import annotations
