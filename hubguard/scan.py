@@ -292,6 +292,7 @@ class Scanner:
                 expected=expected,
                 rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
                 hashes=hashes,
+                progress=read,
             )
             streamed: list[tuple[str, DigestingReader]] = []  # large files, digests still being made
             for path, size, reader in files:
@@ -307,8 +308,6 @@ class Scanner:
                     digesting = self._read_large(scan, fanout, path, size, reader, hashes)
                     if digesting is not None:
                         streamed.append((path, digesting))
-                if read is not None:  # blobs and the engine's streamed members can all tell()
-                    read(stream.tell())
             for path, digesting in streamed:
                 scan.records.digests[path] = digesting.digests()
         scan.hits.extend(name_hits.values())

@@ -108,9 +108,7 @@ class ContextCheck:
 
 def file_rule_exposure(path: str, rule: FileRule, sample: Sample) -> Exposure:
     suggestion = rule.dockerignore or exact_pattern(path)
-    return Exposure(
-        path, rule.id, rule.title, rule.severity, sample.sha1.hexdigest(), sample.preview(), suggestion
-    )
+    return Exposure(path, rule.id, rule.title, rule.severity, sample.sha1_hex(), sample.preview(), suggestion)
 
 
 def exact_pattern(path: str) -> str:

@@ -47,7 +47,6 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-
 ZIP_SUFFIXES = (".zip", ".jar", ".war", ".ear", ".whl", ".apk", ".nupkg")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 BINARY_MAGIC = (
@@ -88,8 +87,7 @@ class FileResult:
 
 
 class Sample:
-    """Passes a stream through, keeping its first bytes (never the whole file) and, when asked
-    (a credential file's finding shows it), its SHA-1: hashing every byte scanned cost 7 %."""
+    """Passes a stream through, keeping its head (never the whole file) and, if asked, its SHA-1."""
 
     def __init__(self, reader: BinaryIO, keep: int = CREDENTIAL_FILE_LIMIT, *, hashing: bool = True) -> None:
         self.reader = reader
@@ -98,11 +96,9 @@ class Sample:
         self.size = 0
         self._keep = keep
 
-    @property
-    def sha1(self) -> hashlib._Hash:
-        if self._sha1 is None:
-            raise RuntimeError("this sample was not hashed")  # a bug, never an input's fault
-        return self._sha1
+    def sha1_hex(self) -> str:
+        assert self._sha1 is not None, "only a sample made with hashing=True has a SHA-1"
+        return self._sha1.hexdigest()
 
     def read(self, size: int = -1) -> bytes:
         data = self.reader.read(size)
@@ -161,11 +157,10 @@ def inspect_file(
     *,
     hashing: bool = False,
 ) -> FileResult:
-    """Every hit in one file, its archive members and its credential-file rules. The result's
-    sample is hashed when the file is a credential file by its name, or with ``hashing``."""
+    """Every hit in one file, its archive members and its credential-file rules."""
     result = FileResult()
     name_rules = detector.rules.file_rules_named(path)
-    sample = Sample(reader, hashing=hashing or bool(name_rules))
+    sample = Sample(reader, hashing=hashing or bool(name_rules))  # hashing every file cost 7 %
     result.sample = sample
     if is_archive_name(path) and size <= limits.archive_bytes:
         data = sample.read()
@@ -244,7 +239,7 @@ def _credential_file(detector: Detector, path: str, sample: Sample, rules: list,
         if not rule.matches_content(sample.head, lambda value: detector.rules.allowed(value, path)):
             continue
         result.hits.append(
-            Hit(rule.id, rule.title, rule.severity, path, None, sample.sha1.hexdigest(), sample.preview())
+            Hit(rule.id, rule.title, rule.severity, path, None, sample.sha1_hex(), sample.preview())
         )
         return
 

@@ -30,7 +30,7 @@ from hubguard.sources.blobs import MAX_JSON_BYTES, BlobRef, HeaderTooLarge
 from hubguard.sources.image import Image
 from hubguard.sources.layers import GZIP_MAGIC, ZSTD_MAGIC
 from hubguard.sources.oci import images_from_index
-from hubguard.sources.tarstream import CorruptTar, Member, MemberData, read_tar
+from hubguard.sources.tarstream import CorruptTar, Member, MemberData, TarReader
 
 EXPORT_CHUNK = 1024 * 1024
 # docker-py gives up on a read after 60 s. The engine's save may assemble the whole export
@@ -87,7 +87,7 @@ def stream_daemon_image(
         chunks = _export(client, image_id)
         with HashThread() as hashes:  # each member's digest, beside the read
             store = _StreamedStore(hashes)
-            for member, data in read_tar(_ChunkReader(chunks)):  # type: ignore[arg-type]
+            for member, data in TarReader(_ChunkReader(chunks)):  # type: ignore[arg-type]
                 store.take(member, data, scan_layer)
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
         raise ScanIncomplete(f"exporting {reference} from the engine failed: {first_line(exc)}") from None

@@ -21,7 +21,7 @@ from hubguard.errors import ScanIncomplete
 from hubguard.hashing import HashThread
 from hubguard.model import FileState
 from hubguard.sources.blobs import HeaderTooLarge
-from hubguard.sources.tarstream import read_tar
+from hubguard.sources.tarstream import TarReader
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -173,6 +173,7 @@ def iter_layer_files(
     expected: Expected | None = None,
     rename: Callable[[str], str] = lambda path: path,
     hashes: HashThread | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[str, int, BinaryIO]]:
     """Yield ``(path, size, reader)`` per regular file, in tar order, filling ``index`` as it goes.
 
@@ -181,7 +182,8 @@ def iter_layer_files(
     not hash to its digests fails after its last file (:class:`LayerMismatch`), before anyone
     may cache or trust what it yielded. ``rename`` turns each in-image path into the form
     shown and stored (undecodable bytes escaped, secrets in names redacted). The digests are
-    computed on ``hashes``' thread when given.
+    computed on ``hashes``' thread when given; ``progress(bytes)`` is told after each file how
+    far into ``stream`` the read has come.
     """
     name = expected.name if expected is not None else f"layer {label}"
     with broken_layer(name):
@@ -190,7 +192,8 @@ def iter_layer_files(
         raw = DigestReader(stream, hashing=hashing, hashes=hashes)
         tar_stream, plain = decompressed(raw)
         uncompressed = raw if plain else DigestReader(tar_stream, hashing=hashing, hashes=hashes)
-        for member, data in read_tar(uncompressed):
+        tar = TarReader(uncompressed)
+        for member, data in tar:
             path = rename(normalize(member.name))
             directory, base = posixpath.split(path)
             if base == OPAQUE_MARKER:
@@ -206,6 +209,8 @@ def iter_layer_files(
                     index.hardlinks.setdefault(target, set()).add(path)
                 if data is not None:
                     yield path, member.size, data  # type: ignore[misc]
+                    if progress is not None:  # a plain layer's tar is the stream; else count what was read
+                        progress(tar.position if plain else raw.size)
         uncompressed.drain()
         raw.drain()
     if expected is None:

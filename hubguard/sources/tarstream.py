@@ -62,12 +62,14 @@ class _Blocks:
         self._stream = stream
         self._buffer = b""
         self._position = 0
+        self.handed_out = 0  # bytes of the stream taken so far (the buffer reads ahead of this)
 
     def take(self, size: int) -> bytes:
         """The next ``size`` bytes; fewer only where the stream ends."""
         start, end = self._position, self._position + size
         if end <= len(self._buffer):
             self._position = end
+            self.handed_out += size
             return self._buffer[start:end]
         parts = [self._buffer[start:]]
         have = len(parts[0])
@@ -84,6 +86,7 @@ class _Blocks:
             else:
                 parts.append(piece)
                 have += len(piece)
+        self.handed_out += have
         return b"".join(parts)
 
     def exactly(self, size: int, what: str) -> bytes:
@@ -116,24 +119,34 @@ class MemberData:
         return data
 
 
-def read_tar(stream: BinaryIO) -> Iterator[tuple[Member, MemberData | None]]:
-    """``(member, data)`` per entry in stream order; ``data`` for regular files only, and it
-    must be read (or left) before the next entry. Reading stops at the first zero block;
-    what follows (the second end block, padding) is left in ``stream``'s caller to drain."""
-    blocks = _Blocks(stream)
-    while True:
-        member = _next_member(blocks)
-        if member is None:
-            return
-        padding = -member.size % BLOCK
-        if member.isreg():
-            data = MemberData(blocks, member.size)
-            yield member, data
-            blocks.skip(data.left + padding, member.name)
-        else:
-            yield member, None
-            if member.kind not in HEADER_ONLY:
-                blocks.skip(member.size + padding, member.name)
+class TarReader:
+    """``(member, data)`` per entry, in stream order, when iterated; ``data`` for regular files
+    only, and it must be read (or left) before the next entry. Reading stops at the first zero
+    block; what follows (the second end block, padding) is left in the stream for its owner."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._blocks = _Blocks(stream)
+
+    @property
+    def position(self) -> int:
+        """How far into the stream the entries handed out so far reach."""
+        return self._blocks.handed_out
+
+    def __iter__(self) -> Iterator[tuple[Member, MemberData | None]]:
+        blocks = self._blocks
+        while True:
+            member = _next_member(blocks)
+            if member is None:
+                return
+            padding = -member.size % BLOCK
+            if member.isreg():
+                data = MemberData(blocks, member.size)
+                yield member, data
+                blocks.skip(data.left + padding, member.name)
+            else:
+                yield member, None
+                if member.kind not in HEADER_ONLY:
+                    blocks.skip(member.size + padding, member.name)
 
 
 def _next_member(blocks: _Blocks) -> Member | None:

@@ -16,7 +16,7 @@ import pytest
 from hubguard.errors import ScanIncomplete
 from hubguard.sources.blobs import MAX_PAX_HEADER, BlobRef, HeaderTooLarge
 from hubguard.sources.layers import LayerIndex, iter_layer_files
-from hubguard.sources.tarstream import CorruptTar, Member, read_tar
+from hubguard.sources.tarstream import CorruptTar, Member, TarReader
 
 Entry = tuple[str, str, int, str, str]  # name, kind, size of data, link target, data digest
 
@@ -31,7 +31,7 @@ def entry(member: tarfile.TarInfo | Member, body: bytes) -> Entry:
 
 
 def lean_entries(stream: BinaryIO) -> list[Entry]:
-    return [entry(member, data.read() if data else b"") for member, data in read_tar(stream)]
+    return [entry(member, data.read() if data else b"") for member, data in TarReader(stream)]
 
 
 def tarfile_entries(stream: BinaryIO) -> list[Entry]:
@@ -103,7 +103,7 @@ def test_a_real_engine_export_reads_as_tarfile_reads_it(
 
 def test_data_left_unread_is_skipped_to_the_next_entry():
     raw = varied_archive(tarfile.PAX_FORMAT)
-    names = [member.name for member, _ in read_tar(io.BytesIO(raw))]  # no data read at all
+    names = [member.name for member, _ in TarReader(io.BytesIO(raw))]  # no data read at all
     assert names == [entry[0] for entry in tarfile_entries(io.BytesIO(raw))]
 
 
@@ -128,20 +128,20 @@ END = bytes(1024)
 def test_a_pax_size_and_path_apply_to_the_next_entry_only():
     body = b"x" * 700
     raw = header("short", len(body), pax={"path": "a/" + "p" * 200}) + padded(body) + header("next") + END
-    assert [(m.name, m.size) for m, _ in read_tar(io.BytesIO(raw))] == [("a/" + "p" * 200, 700), ("next", 0)]
+    assert [(m.name, m.size) for m, _ in TarReader(io.BytesIO(raw))] == [("a/" + "p" * 200, 700), ("next", 0)]
 
 
 def test_a_global_pax_header_is_not_applied_as_the_engine_does_not_apply_it():
     records = b"31 path=etc/from-global-header\n"  # 31 bytes, its length included
     global_header = header("pax_global_header", len(records), tarfile.XGLTYPE) + padded(records)
     raw = global_header + header("etc/own-name") + END
-    assert [m.name for m, _ in read_tar(io.BytesIO(raw))] == ["etc/own-name"]
+    assert [m.name for m, _ in TarReader(io.BytesIO(raw))] == ["etc/own-name"]
 
 
 def test_a_header_only_entry_carries_no_data_whatever_its_size_says():
     """A directory claiming 512 bytes: like the engine, the next header follows at once."""
     raw = header("dir", 512, tarfile.DIRTYPE) + header("after", 3) + padded(b"abc") + END
-    assert [(m.name, d.read() if d else None) for m, d in read_tar(io.BytesIO(raw))] == [
+    assert [(m.name, d.read() if d else None) for m, d in TarReader(io.BytesIO(raw))] == [
         ("dir", None),
         ("after", b"abc"),
     ]
@@ -195,3 +195,11 @@ def test_a_layer_damaged_after_its_first_file_is_an_incomplete_scan(tmp_path: Pa
     )
     with pytest.raises(ScanIncomplete, match="truncated or corrupt"):
         list(iter_layer_files(io.BytesIO(raw + END), LayerIndex(), "L"))
+
+
+def test_the_position_is_how_far_into_the_stream_the_entries_reach():
+    """What a progress bar shows: not the read-ahead (a MiB), the entries handed out."""
+    raw = header("a", 700) + padded(b"x" * 700) + header("b") + END
+    tar = TarReader(io.BytesIO(raw))
+    assert [tar.position for _ in tar] == [512, 512 + 1024 + 512]
+    assert tar.position == len(raw) - 512  # the first end block read, the second left
