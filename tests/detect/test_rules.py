@@ -22,7 +22,7 @@ import pytest
 
 from hubguard.detect.content import inspect_file
 from hubguard.detect.engine import Detector
-from hubguard.detect.rules import FileRule, TokenRule, builtin_rules_dir, load_rules
+from hubguard.detect.rules import FileRule, TokenRule, builtin_rules_dir, glob_match, globs_match, load_rules
 from hubguard.errors import InputError
 from hubguard.model import Severity, hash_secret
 from tests.fakes import expand
@@ -743,3 +743,40 @@ def test_defensive_dockerignore_entries_are_part_of_the_rule_set(tmp_path: Path)
     assert ".git" in load_rules([]).defensive
     (tmp_path / "acme.toml").write_text("[defensive]\npatterns = ['.acme-cache']\n", encoding="utf-8")
     assert ".acme-cache" in load_rules([tmp_path]).defensive
+
+
+GLOBS = (
+    "/foo",
+    "foo",
+    "/**/foo",
+    "**/a/*.txt",
+    "a/**",
+    "*.py",
+    "/a/b",
+    "**/x?y",
+    "foo**",
+    "secrets/",
+    "**/RECORD",
+)
+GLOB_PATHS = (
+    "/foo",
+    "a/foo",
+    "/a/b",
+    "a/b",
+    "/x/a/c.txt",
+    "a/x.txt",
+    "/foo/bar",
+    "/x/foobar/y",
+    "/q/xzy",
+    "/secrets",
+)
+
+
+@pytest.mark.parametrize("path", GLOB_PATHS)
+def test_globs_matched_together_agree_with_each_glob_alone(path):
+    """Name-only globs are matched against the last component, the rest against the path:
+    together they answer as the globs one by one do."""
+    for count in range(1, len(GLOBS) + 1):
+        patterns = GLOBS[:count]
+        assert globs_match(path, patterns) == any(glob_match(path, pattern) for pattern in patterns)
+    assert globs_match("/a/foo", ("/**/foo",)) and not globs_match("/a/foo", ("/foo",))
