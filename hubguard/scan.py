@@ -9,7 +9,6 @@ holds an image whose config and layers are all cached, nothing is exported at al
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -21,20 +20,13 @@ from hubguard.detect.config import scan_config
 from hubguard.detect.content import Limits
 from hubguard.detect.engine import Detector, Hit, cap_per_file
 from hubguard.detect.rules import RuleSet, load_rules, rules_digest
-from hubguard.hashing import HashThread
+from hubguard.layer_reader import Job, LayerReader, Result, collect, digest_hit_files
 from hubguard.model import LayerRef, Owner, ScanReport, Target
-from hubguard.owners import DigestingReader, is_database
 from hubguard.owners.base import base_label, image_ownership
-from hubguard.owners.records import DATABASE_LIMIT, file_digests
 from hubguard.scan_records import ImageScan, LayerScan, cached_layer_scan, layer_name
 from hubguard.sources import ImageStream, Source, engine_source, source_for
 from hubguard.sources.image import Image, Layer
-from hubguard.sources.layers import (
-    Expected,
-    LayerIndex,
-    broken_layer,
-    iter_layer_files,
-)
+from hubguard.sources.layers import Expected, LayerIndex, broken_layer
 from hubguard.sources.state import file_state
 from hubguard.workers import Fanout, inherited, job_count, run_forked
 
@@ -86,6 +78,12 @@ class Scanner:
         store = self.cache.root / "prefilter" if self.cache is not None else None
         return Detector(self.rules, exhaustive=self.options.exhaustive, store=store)
 
+    @cached_property
+    def layer_reader(self) -> LayerReader:
+        return LayerReader(
+            self.rules, self.detector, ownership=self.options.ownership, limits=self.options.limits
+        )
+
     def scan(self, specs: list[str]) -> ScanReport:
         """Scan each ``docker-archive:``/``oci:`` spec or engine image into one report."""
         report = ScanReport()
@@ -129,7 +127,7 @@ class Scanner:
                 done[0] = before + count
                 self.progress(min(done[0], total), total)
 
-            scans[member] = self.read_layer(reader, member, fanout, read=read)
+            scans[member] = self.layer_reader.read(reader, member, fanout, read=read)
 
         with self.fanout(stream.size) as fanout:
             images = stream.read(scan_layer)
@@ -241,7 +239,9 @@ class Scanner:
                 expected = Expected(name, layer.ref.digest, layer.blob_digest)
                 read = partial(self._read_progress, done, total)
                 with broken_layer(name), layer.blob.open() as stream:
-                    results[position] = self.read_layer(stream, layer.ref.digest, fanout, expected, read)
+                    results[position] = self.layer_reader.read(
+                        stream, layer.ref.digest, fanout, expected, read, layer.blob
+                    )
                 done += layer.blob.size
                 self.progress(done, total)
             fanout.finish()
@@ -250,6 +250,7 @@ class Scanner:
             scan = results[position]
             assert scan is not None
             scan.hits = _unique(self.detector, scan.hits)
+            digest_hit_files(scan)
             if self.cache is not None:
                 self.cache.put("layer", layers[position].ref.digest, scan.to_json())
         return results  # type: ignore[return-value]
@@ -262,94 +263,9 @@ class Scanner:
         """Worker processes when there is enough to scan to repay starting them, else inline."""
         jobs = job_count(self.options.jobs) if total_bytes > PARALLEL_MIN_BYTES else 1
         if total_bytes:  # (a fully cached image builds no detector: its pass takes half a second)
-            self.detector  # noqa: B018 - compiled before the fork, not once per worker
+            self.layer_reader  # noqa: B018 - compiled before the fork, not once per worker
         with run_forked(self, jobs) as pool:  # the workers inherit this scanner: rules compile once
-            yield Fanout(_detect_batch, _collect, pool, jobs)
-
-    def read_layer(
-        self,
-        stream: BinaryIO,
-        label: str,
-        fanout: Fanout,
-        expected: Expected | None = None,
-        read: Callable[[int], None] | None = None,
-    ) -> LayerScan:
-        """Read one layer tar (verified against ``expected`` as it is read) and hand its files to
-        ``fanout``; hits arrive in the LayerScan as the batches finish (complete after
-        ``fanout.finish()``). Package databases and the digests of large files are kept for the
-        owner model; ``read(bytes)`` is told how far into the blob the read is, file by file."""
-        from hubguard.detect.content import CHUNK, reads_whole
-        from hubguard.detect.names import name_guard
-
-        names = name_guard(self.rules)
-        name_hits: dict[tuple[str, str], Hit] = {}
-        scan = LayerScan(LayerIndex(), [], [])
-        with HashThread() as hashes:  # the layer digest and large files' digests, beside the read
-            files = iter_layer_files(
-                stream,
-                scan.index,
-                label,
-                expected=expected,
-                rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
-                hashes=hashes,
-                progress=read,
-            )
-            streamed: list[tuple[str, DigestingReader]] = []  # large files, digests still being made
-            for path, size, reader in files:
-                if self.options.ownership and is_database(path) and size <= DATABASE_LIMIT:
-                    data = reader.read()
-                    scan.records.databases[path] = data.decode("utf-8", "replace")
-                    reader = io.BytesIO(data)
-                if self.rules.path_allowed(path):
-                    continue
-                if size <= CHUNK or reads_whole(path, size, self.options.limits):
-                    fanout.submit(scan, ("file", path, reader.read(), 0, False), size)
-                else:
-                    digesting = self._read_large(scan, fanout, path, size, reader, hashes)
-                    if digesting is not None:
-                        streamed.append((path, digesting))
-            for path, digesting in streamed:
-                scan.records.digests[path] = digesting.digests()
-        scan.hits.extend(name_hits.values())
-        scan.raw_digest = expected.raw_digest if expected is not None else ""
-        return scan
-
-    def _read_large(
-        self, scan: LayerScan, fanout: Fanout, path: str, size: int, reader: BinaryIO, hashes: HashThread
-    ) -> DigestingReader | None:
-        """A file over one chunk: a credential file by its name is inspected here, anything else
-        goes to the workers chunk by chunk. Hashed as it is read, for the owner model (the
-        reader returned gives the digests once the layer is read)."""
-        from hubguard.detect.content import inspect_file, oversize_notes, stream_chunks
-
-        digesting = DigestingReader(reader, hashes) if self.options.ownership else None
-        source = digesting or reader
-        if self.detector.rules.file_rules_named(path):
-            result = inspect_file(self.detector, path, size, source, self.options.limits)  # type: ignore[arg-type]
-            scan.hits.extend(result.hits)
-            scan.notes.extend(result.notes)
-        else:
-            scan.notes.extend(oversize_notes(path, size, self.options.limits))
-            for body, line_no, binary in stream_chunks(source):  # type: ignore[arg-type]
-                kind = "chunk" if line_no else "file"  # line 0: it all fit in one chunk after all
-                fanout.submit(scan, (kind, path, body, line_no, binary), len(body))
-        if digesting is not None:
-            digesting.finish()
-        return digesting
-
-    def detect(self, job: tuple[str, str, bytes, int, bool]) -> tuple[list[Hit], list[str], dict[str, str]]:
-        """One job from ``read_layer``: a whole file, or one chunk of a large one. A whole file
-        with hits also gets its digests, for the owner model's package records."""
-        from hubguard.detect.content import inspect_file
-
-        kind, path, data, line_no, binary = job
-        if kind == "file":
-            result = inspect_file(self.detector, path, len(data), io.BytesIO(data), self.options.limits)
-            digests = file_digests(data) if result.hits and self.options.ownership else {}
-            return result.hits, result.notes, digests
-        if binary:
-            return self.detector.scan_binary(data, path), [], {}
-        return self.detector.scan_text(data, path, line_no), [], {}
+            yield Fanout(_detect_batch, collect, pool, jobs)
 
     def _add(
         self,
@@ -375,18 +291,9 @@ class Scanner:
         )
 
 
-def _detect_batch(jobs: list) -> list[tuple[list[Hit], list[str], dict[str, str]]]:
+def _detect_batch(jobs: list[Job]) -> list[Result]:
     scanner: Scanner = inherited()
-    return [scanner.detect(job) for job in jobs]
-
-
-def _collect(scan: object, result: tuple[list[Hit], list[str], dict[str, str]]) -> None:
-    assert isinstance(scan, LayerScan)
-    hits, notes, digests = result
-    scan.hits.extend(hits)
-    scan.notes.extend(notes)
-    if digests and hits:
-        scan.records.digests[hits[0].path.split("!", 1)[0]] = digests
+    return [scanner.layer_reader.detect(job) for job in jobs]
 
 
 def _unique(detector: Detector, hits: list[Hit]) -> list[Hit]:

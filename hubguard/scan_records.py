@@ -10,6 +10,7 @@ from hubguard.detect.engine import Hit
 from hubguard.errors import ScanIncomplete
 from hubguard.model import LayerRef
 from hubguard.owners import LayerRecords
+from hubguard.sources.blobs import BlobRef
 from hubguard.sources.image import Layer
 from hubguard.sources.layers import LayerIndex, LayerMismatch, blob_digest, broken_layer
 
@@ -23,6 +24,8 @@ class LayerScan:
     notes: list[str]
     records: LayerRecords = field(default_factory=LayerRecords)
     raw_digest: str = ""  # sha256 of the blob bytes that were read and verified
+    # Large files read in place, digested once the layer is scanned if they hold a hit; not cached.
+    in_place: dict[str, BlobRef] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -38,8 +39,12 @@ def run_forked(inherit: object, jobs: int) -> Iterator[ProcessPoolExecutor | Non
         if jobs < 2:
             yield None
         else:
-            with _forked_pool(jobs) as pool:
-                yield pool
+            gc.freeze()  # inherited objects: the workers' collections neither walk nor copy them
+            try:
+                with _forked_pool(jobs) as pool:
+                    yield pool
+            finally:
+                gc.unfreeze()
     finally:
         _INHERITED = outer  # a nested use hands the outer one back
 

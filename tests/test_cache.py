@@ -83,7 +83,7 @@ def test_warm_scan_reads_no_layer(image, monkeypatch):
 
     # The blob is still hashed (a cached answer is trusted only for the bytes it came from), but
     # no layer is parsed or scanned again.
-    monkeypatch.setattr("hubguard.scan.iter_layer_files", no_layer_read)
+    monkeypatch.setattr("hubguard.layer_reader.iter_layer_files", no_layer_read)
     warm = Scanner(ScanOptions()).scan(spec)
     assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
     assert warm.third_party_skipped == cold.third_party_skipped
@@ -265,7 +265,7 @@ def test_a_warm_scan_keeps_states_and_hiding_layers(tmp_path, fake_token, monkey
     ]
     spec = [f"docker-archive:{write_docker_archive(tmp_path / 'hidden.tar', layers)}"]
     cold = Scanner(ScanOptions()).scan(spec)
-    monkeypatch.setattr("hubguard.scan.iter_layer_files", None)  # any layer scan fails
+    monkeypatch.setattr("hubguard.layer_reader.iter_layer_files", None)  # any layer scan fails
     warm = Scanner(ScanOptions()).scan(spec)
     states = {(f.path, f.state, f.hidden_by.index) for f in warm.findings}
     assert states == {

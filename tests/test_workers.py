@@ -15,6 +15,7 @@ import pytest
 
 from examples.save_archive import layer_tar
 from hubguard.errors import ScanIncomplete
+from hubguard.layer_reader import LayerReader
 from hubguard.model import ScanReport, hash_secret
 from hubguard.scan import PARALLEL_MIN_BYTES, Scanner, ScanOptions
 from tests.images import write_docker_archive
@@ -40,14 +41,14 @@ def scan_recording_processes(
     archive: Path, jobs: int, monkeypatch: pytest.MonkeyPatch, record: Path
 ) -> tuple[ScanReport, set[int], list[tuple[int, int]]]:
     """Scan; return the report, the processes that scanned layers and the progress calls."""
-    real_detect = Scanner.detect
+    real_detect = LayerReader.detect
 
     def recording_detect(self, job):
         with open(record, "a") as out:  # forked workers inherit this patch and append here
             out.write(f"{os.getpid()}\n")
         return real_detect(self, job)
 
-    monkeypatch.setattr(Scanner, "detect", recording_detect)
+    monkeypatch.setattr(LayerReader, "detect", recording_detect)
     progress: list[tuple[int, int]] = []
     options = ScanOptions(use_cache=False, jobs=jobs)
     report = Scanner(options, progress=lambda done, total: progress.append((done, total))).scan(

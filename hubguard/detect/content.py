@@ -19,16 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from hubguard.detect.chunks import CHUNK, MIB, SNIFF, is_binary, stream_chunks
 from hubguard.detect.decoders import decode
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.names import name_guard
 from hubguard.model import redact
 from hubguard.sources.blobs import CappedTarInfo
 
-MIB = 1024 * 1024
-CHUNK = 8 * MIB
-OVERLAP = 64 * 1024  # a partial last line carried into the next chunk
-SNIFF = 8192
 NESTED_ARCHIVE_LIMIT = 16 * MIB  # an archive inside an archive is opened in memory up to this size
 CREDENTIAL_FILE_LIMIT = 4 * MIB  # how much of a credential file its content rule looks at
 
@@ -49,34 +46,6 @@ DEFAULT_LIMITS = Limits()
 
 ZIP_SUFFIXES = (".zip", ".jar", ".war", ".ear", ".whl", ".apk", ".nupkg")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
-BINARY_MAGIC = (
-    b"\x7fELF",  # ELF
-    b"MZ",  # PE
-    b"\xfe\xed\xfa\xce",  # Mach-O
-    b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe",
-    b"\xca\xfe\xba\xbe",  # Mach-O fat / Java class
-    b"\x89PNG",
-    b"\xff\xd8\xff",  # JPEG
-    b"GIF8",
-    b"RIFF",  # WebP, WAV, AVI
-    b"\x00\x00\x01\x00",  # ICO
-    b"wOFF",
-    b"wOF2",
-    b"\x00\x01\x00\x00",  # TrueType
-    b"OTTO",
-    b"ID3",  # MP3
-    b"OggS",
-    b"fLaC",
-    b"%PDF",
-    b"\x1f\x8b",  # gzip (not a member archive: scanned as binary)
-    b"\x28\xb5\x2f\xfd",  # zstd
-    b"\xfd7zXZ",  # xz
-    b"BZh",
-    b"PK\x03\x04",
-    b"\x00asm",  # WebAssembly
-)
 
 
 @dataclass
@@ -118,11 +87,6 @@ class Sample:
         """The redacted preview a credential-file finding shows."""
         text = self.head.decode("utf-8", "replace")
         return redact(text.strip() if self.size == len(self.head) else text.lstrip())
-
-
-def is_binary(head: bytes) -> bool:
-    """By the first bytes: a known magic number, or a NUL byte in the first 8 KiB."""
-    return head.startswith(BINARY_MAGIC) or head[4:8] == b"ftyp" or b"\0" in head[:SNIFF]
 
 
 def is_archive_name(path: str) -> bool:
@@ -195,37 +159,13 @@ def scan_bytes(detector: Detector, data: bytes, path: str) -> list[Hit]:
 def scan_stream(detector: Detector, reader: BinaryIO | Sample, path: str) -> list[Hit]:
     """Chunked scan: whole lines per chunk, the unfinished last line carried into the next."""
     hits: dict[tuple[str, str], Hit] = {}
-    for body, line_no, binary in stream_chunks(reader):
+    for body, line_no, binary, _ in stream_chunks(reader):
         if line_no == 0:
             return scan_bytes(detector, body, path)  # the whole file fits in one chunk
         found = detector.scan_binary(body, path) if binary else detector.scan_text(body, path, line_no)
         for hit in found:
             hits.setdefault(detector.identity(hit), hit)
     return list(hits.values())
-
-
-def stream_chunks(reader: BinaryIO) -> Iterator[tuple[bytes, int, bool]]:
-    """``(body, first line number, binary)`` per chunk of a file, cut after a line end so
-    chunks can be scanned apart (by other processes, too). A file that fits in one chunk is
-    yielded whole with line number 0: it is scanned like any small file."""
-    first = reader.read(CHUNK)
-    if len(first) < CHUNK:
-        yield first, 0, False
-        return
-    binary = is_binary(first[:SNIFF])
-    line_no, chunk, carry = 1, first, b""
-    while chunk:
-        data = carry + chunk
-        chunk = reader.read(CHUNK)
-        if not chunk:
-            body, carry = data, b""
-        else:
-            # Text: cut after the last line end near the tail. Binary, or no line end there:
-            # scan it all and carry an overlap (hits found twice collapse by hash).
-            cut = 0 if binary else data.rfind(b"\n", max(0, len(data) - OVERLAP)) + 1
-            body, carry = (data[:cut], data[cut:]) if cut else (data, data[-OVERLAP:])
-        yield body, line_no, binary
-        line_no += body.count(b"\n")
 
 
 def _credential_file(detector: Detector, path: str, sample: Sample, rules: list, result: FileResult) -> None:

@@ -59,6 +59,21 @@ class BlobRef:
         # turn each 512-byte header read into a buffer-sized one.
         return _FileSlice(self.path, self.offset, self.size)  # type: ignore[return-value]
 
+    def part(self, offset: int, size: int) -> BlobRef:
+        """``size`` bytes at ``offset`` into this blob, as a ref of their own."""
+        return BlobRef(self.path, self.offset + offset, size)
+
+    def read_all(self) -> bytes:
+        """The whole blob in one read: how a worker gets a file it was sent by reference."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, self.size, self.offset)
+        finally:
+            os.close(fd)
+        if len(data) != self.size:
+            raise EOFError(f"{self.path} ends before byte {self.offset + self.size}")
+        return data
+
 
 class _FileSlice(io.RawIOBase):
     """A seekable read-only view of ``size`` bytes at ``offset`` of a file."""

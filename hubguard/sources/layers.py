@@ -20,7 +20,7 @@ from typing import BinaryIO
 from hubguard.errors import ScanIncomplete
 from hubguard.hashing import HashThread
 from hubguard.model import FileState
-from hubguard.sources.blobs import HeaderTooLarge
+from hubguard.sources.blobs import BlobRef, HeaderTooLarge
 from hubguard.sources.tarstream import TarReader
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -174,8 +174,11 @@ def iter_layer_files(
     rename: Callable[[str], str] = lambda path: path,
     hashes: HashThread | None = None,
     progress: Callable[[int], None] | None = None,
-) -> Iterator[tuple[str, int, BinaryIO]]:
-    """Yield ``(path, size, reader)`` per regular file, in tar order, filling ``index`` as it goes.
+    blob: BlobRef | None = None,
+) -> Iterator[tuple[str, int, BinaryIO, BlobRef | None]]:
+    """Yield ``(path, size, reader, place)`` per regular file, in tar order, filling ``index``
+    as it goes. ``place`` is where the file's bytes lie in ``blob`` (the file ``stream`` reads),
+    when the layer is a plain tar there: another process may read them in place.
 
     Each reader must be consumed (or abandoned) before the next item is requested. Every byte
     is read once, in order, through digest readers: with ``expected``, a layer whose bytes do
@@ -193,6 +196,7 @@ def iter_layer_files(
         tar_stream, plain = decompressed(raw)
         uncompressed = raw if plain else DigestReader(tar_stream, hashing=hashing, hashes=hashes)
         tar = TarReader(uncompressed)
+        in_place = plain and blob is not None
         for member, data in tar:
             path = rename(normalize(member.name))
             directory, base = posixpath.split(path)
@@ -208,9 +212,10 @@ def iter_layer_files(
                     target = rename(normalize(member.linkname))
                     index.hardlinks.setdefault(target, set()).add(path)
                 if data is not None:
-                    yield path, member.size, data  # type: ignore[misc]
+                    place = blob.part(data.offset, member.size) if in_place else None
+                    yield path, member.size, data, place  # type: ignore[misc]
                     if progress is not None:  # a plain layer's tar is the stream; else count what was read
-                        progress(tar.position if plain else raw.size)
+                        progress(data.offset + member.size if plain else raw.size)
         uncompressed.drain()
         raw.drain()
     if expected is None:

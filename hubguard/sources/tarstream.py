@@ -96,10 +96,19 @@ class _Blocks:
         return data
 
     def skip(self, size: int, what: str) -> None:
+        """Pass over ``size`` bytes without copying them out (a layer's unread files are most of it)."""
+        buffered = min(size, len(self._buffer) - self._position)
+        self._position += buffered
+        self.handed_out += buffered
+        size -= buffered
         while size > 0:
-            step = min(size, READ_SIZE)
-            self.exactly(step, what)
-            size -= step
+            piece = self._stream.read(READ_SIZE)
+            if not piece:
+                raise CorruptTar(f"unexpected end of data in {what}")
+            taken = min(size, len(piece))
+            self._buffer, self._position = piece, taken
+            self.handed_out += taken
+            size -= taken
 
 
 class MemberData:
@@ -108,6 +117,7 @@ class MemberData:
     def __init__(self, blocks: _Blocks, size: int) -> None:
         self._blocks = blocks
         self.left = size
+        self.offset = blocks.handed_out  # where the bytes start in the tar stream
 
     def read(self, size: int = -1) -> bytes:
         if size < 0 or size > self.left:
@@ -126,11 +136,6 @@ class TarReader:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._blocks = _Blocks(stream)
-
-    @property
-    def position(self) -> int:
-        """How far into the stream the entries handed out so far reach."""
-        return self._blocks.handed_out
 
     def __iter__(self) -> Iterator[tuple[Member, MemberData | None]]:
         blocks = self._blocks

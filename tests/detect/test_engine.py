@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from hubguard.detect import content
+from hubguard.detect import chunks, content
 from hubguard.detect.engine import Detector
 from hubguard.detect.rules import load_rules
 from hubguard.model import hash_secret
@@ -29,8 +29,8 @@ def test_token_in_the_middle_of_a_huge_minified_line(detector, fake_token):
 
 
 def test_line_numbers_survive_chunk_seams(detector, fake_token, monkeypatch):
-    monkeypatch.setattr(content, "CHUNK", 4096)
-    monkeypatch.setattr(content, "OVERLAP", 512)
+    monkeypatch.setattr(chunks, "CHUNK", 4096)
+    monkeypatch.setattr(chunks, "OVERLAP", 512)
     tokens = {}
     lines = []
     for number in range(1, 2001):
@@ -46,8 +46,8 @@ def test_line_numbers_survive_chunk_seams(detector, fake_token, monkeypatch):
 
 
 def test_token_straddling_a_seam_in_a_line_without_newlines(detector, fake_token, monkeypatch):
-    monkeypatch.setattr(content, "CHUNK", 4096)
-    monkeypatch.setattr(content, "OVERLAP", 512)
+    monkeypatch.setattr(chunks, "CHUNK", 4096)
+    monkeypatch.setattr(chunks, "OVERLAP", 512)
     token = fake_token("ghp_{alnum:36}")
     data = b"x" * (4096 - 20) + f" {token} ".encode() + b"y" * 9000
     assert hash_secret(token) in hashes(content.scan_stream(detector, io.BytesIO(data), "/app/blob.txt"))

@@ -65,9 +65,8 @@ def layer_bytes(files: dict[str, bytes]) -> bytes:
 def test_compression_is_sniffed(compress):
     raw = layer_bytes({"app/a.txt": b"hello", "app/.wh.gone": b"", "app/d/.wh..wh..opq": b""})
     index = LayerIndex()
-    files = [
-        (path, reader.read()) for path, _, reader in iter_layer_files(io.BytesIO(compress(raw)), index, "L")
-    ]
+    layer = iter_layer_files(io.BytesIO(compress(raw)), index, "L")
+    files = [(path, reader.read()) for path, _, reader, _ in layer]
     assert files == [("/app/a.txt", b"hello")]
     assert index.whiteouts == {"/app/gone"} and index.opaque_dirs == {"/app/d"}
 
@@ -86,9 +85,8 @@ def test_a_zstd_layer_of_several_frames_is_read_to_its_end():
     compressor = zstandard.ZstdCompressor()
     half = len(raw) // 2
     framed = compressor.compress(raw[:half]) + compressor.compress(raw[half:])
-    files = [
-        (path, reader.read()) for path, _, reader in iter_layer_files(io.BytesIO(framed), LayerIndex(), "L")
-    ]
+    layer = iter_layer_files(io.BytesIO(framed), LayerIndex(), "L")
+    files = [(path, reader.read()) for path, _, reader, _ in layer]
     assert [path for path, _ in files] == ["/app/a.txt", "/app/b.txt"]
     assert files[1][1] == b"second" * 1000
 

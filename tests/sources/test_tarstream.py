@@ -197,9 +197,10 @@ def test_a_layer_damaged_after_its_first_file_is_an_incomplete_scan(tmp_path: Pa
         list(iter_layer_files(io.BytesIO(raw + END), LayerIndex(), "L"))
 
 
-def test_the_position_is_how_far_into_the_stream_the_entries_reach():
-    """What a progress bar shows: not the read-ahead (a MiB), the entries handed out."""
+def test_a_members_offset_is_where_its_bytes_start_in_the_stream():
+    """Where a worker reads a file in place, and what a progress bar shows: not the read-ahead
+    (a MiB), the entries handed out."""
     raw = header("a", 700) + padded(b"x" * 700) + header("b") + END
-    tar = TarReader(io.BytesIO(raw))
-    assert [tar.position for _ in tar] == [512, 512 + 1024 + 512]
-    assert tar.position == len(raw) - 512  # the first end block read, the second left
+    offsets = [data.offset for _, data in TarReader(io.BytesIO(raw)) if data is not None]
+    assert offsets == [512, 512 + 1024 + 512]
+    assert raw[offsets[0] : offsets[0] + 700] == b"x" * 700
