@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
-import gc
 import multiprocessing
 import os
 import signal
@@ -39,12 +38,8 @@ def run_forked(inherit: object, jobs: int) -> Iterator[ProcessPoolExecutor | Non
         if jobs < 2:
             yield None
         else:
-            gc.freeze()  # inherited objects: the workers' collections neither walk nor copy them
-            try:
-                with _forked_pool(jobs) as pool:
-                    yield pool
-            finally:
-                gc.unfreeze()
+            with _forked_pool(jobs) as pool:
+                yield pool
     finally:
         _INHERITED = outer  # a nested use hands the outer one back
 
