@@ -23,6 +23,7 @@ class HashThread:
     def __init__(self) -> None:
         self._queue: queue.Queue[tuple[Any, bytes] | None] = queue.Queue(DEPTH)
         self._thread = threading.Thread(target=self._run, name="hubguard-hash", daemon=True)
+        self._error: Exception | None = None  # the first update that failed, raised by wait()
 
     def __enter__(self) -> HashThread:
         self._thread.start()
@@ -36,8 +37,11 @@ class HashThread:
         self._queue.put((hasher, data))
 
     def wait(self) -> None:
-        """Returns once every update handed over so far has been applied."""
+        """Returns once every update handed over so far has been applied; raises the first
+        that failed (the thread goes on taking updates, so a reader never waits on a dead one)."""
         self._queue.join()
+        if self._error is not None:
+            raise self._error
 
     def _run(self) -> None:
         while True:
@@ -45,7 +49,10 @@ class HashThread:
             try:
                 if item is None:
                     return
-                hasher, data = item
-                hasher.update(data)
+                if self._error is None:
+                    hasher, data = item
+                    hasher.update(data)
+            except Exception as exc:  # handed to the reader at wait()
+                self._error = exc
             finally:
                 self._queue.task_done()

@@ -38,6 +38,7 @@ class LayerReader:
     def __init__(self, rules: RuleSet, detector: Detector, *, ownership: bool, limits: Limits) -> None:
         self.rules, self.detector = rules, detector
         self.ownership, self.limits = ownership, limits
+        self.kept_open: dict[str, int] = {}  # a worker's open archives (empty in the reading process)
 
     def read(
         self,
@@ -132,7 +133,7 @@ class LayerReader:
         whole file with hits also gets its digests, for the owner model's package records."""
         kind, path, data, line_no, binary = job
         if isinstance(data, BlobRef):
-            data = data.read_all()
+            data = data.read_all(self.kept_open)
         if kind == "file":
             result = inspect_file(self.detector, path, len(data), io.BytesIO(data), self.limits)
             digests = file_digests(data) if result.hits and self.ownership else {}

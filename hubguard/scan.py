@@ -250,7 +250,8 @@ class Scanner:
             scan = results[position]
             assert scan is not None
             scan.hits = _unique(self.detector, scan.hits)
-            digest_hit_files(scan)
+            with broken_layer(layer_name(layers[position])):
+                digest_hit_files(scan)
             if self.cache is not None:
                 self.cache.put("layer", layers[position].ref.digest, scan.to_json())
         return results  # type: ignore[return-value]

@@ -6,6 +6,8 @@ import hashlib
 import os
 import threading
 
+import pytest
+
 from hubguard.hashing import DEPTH, HashThread
 
 
@@ -29,3 +31,16 @@ def test_the_thread_ends_with_its_block_even_when_the_block_fails():
     except KeyError:
         pass
     assert "hubguard-hash" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_a_failed_update_is_raised_by_wait_and_never_blocks_the_reader():
+    class Failing:
+        def update(self, data: bytes) -> None:
+            raise MemoryError("no room to hash")
+
+    with HashThread() as hashes:
+        hashes.update(Failing(), b"x")
+        for _ in range(DEPTH * 3):  # more than the queue holds: a dead thread would block here
+            hashes.update(hashlib.sha256(), b"y")
+        with pytest.raises(MemoryError, match="no room"):
+            hashes.wait()

@@ -4,6 +4,7 @@ gets the digests of the large files that hold a hit."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -12,6 +13,7 @@ import pytest
 
 from examples.save_archive import layer_tar
 from hubguard.detect.chunks import CHUNK
+from hubguard.errors import ScanIncomplete
 from hubguard.model import hash_secret
 from hubguard.scan import Scanner, ScanOptions
 from hubguard.sources.blobs import BlobRef
@@ -119,3 +121,16 @@ def test_large_files_read_in_place_are_digested_for_their_owner_when_they_hold_a
     for jobs in (1, 2):
         owners = {(f.path, f.owner.kind) for f in scan(archive, jobs).findings if f.owner is not None}
         assert owners == {("/" + TEXT_PATH, "distro"), ("/usr/share/app/changed.txt", "own")}, jobs
+
+
+def test_a_file_gone_before_a_worker_reads_it_makes_the_scan_incomplete(planted, monkeypatch):
+    tmp_path, files, _, _ = planted
+    directory = tmp_path / "gone"
+    directory.mkdir()
+    archive = write_single_layer_archive(directory, layer_tar(files))
+    real_part = BlobRef.part
+    monkeypatch.setattr(
+        BlobRef, "part", lambda ref, *a: dataclasses.replace(real_part(ref, *a), path="/nonexistent")
+    )
+    with pytest.raises(ScanIncomplete, match="cannot read /nonexistent again"):
+        scan(archive, 2)

@@ -87,7 +87,7 @@ def utf16_text(data: bytes) -> bytes | None:
     body = data[2:] if encoding else data
     if encoding is None:
         head = data[:SNIFF]
-        if len(head) < 8:
+        if len(head) < 8 or b"\0" not in head:  # UTF-16 of ASCII is half NULs: most files stop here
             return None
         even, odd = head[0::2], head[1::2]
         if odd.count(0) > 0.9 * len(odd) and _mostly_text(even):

@@ -63,15 +63,28 @@ class BlobRef:
         """``size`` bytes at ``offset`` into this blob, as a ref of their own."""
         return BlobRef(self.path, self.offset + offset, size)
 
-    def read_all(self) -> bytes:
-        """The whole blob in one read: how a worker gets a file it was sent by reference."""
-        fd = os.open(self.path, os.O_RDONLY)
+    def read_all(self, kept_open: dict[str, int] | None = None) -> bytes:
+        """The whole blob in one read: how a worker gets a file it was sent by reference
+        (``kept_open``: files it keeps open between reads, by path; opening the archive again
+        for each of a layer's files cost half a second of a gigabyte layer). The bytes were
+        read and verified once already: if they are gone now, the file changed under the
+        scan, and the scan is incomplete."""
         try:
-            data = os.pread(fd, self.size, self.offset)
-        finally:
-            os.close(fd)
+            fd = kept_open.get(self.path) if kept_open is not None else None
+            if fd is None:
+                fd = os.open(self.path, os.O_RDONLY)
+            try:
+                data = os.pread(fd, self.size, self.offset)
+            finally:
+                if kept_open is None:
+                    os.close(fd)
+                else:
+                    kept_open[self.path] = fd
+        except OSError as exc:
+            raise ScanIncomplete(f"cannot read {self.path} again: {exc.strerror}") from None
         if len(data) != self.size:
-            raise EOFError(f"{self.path} ends before byte {self.offset + self.size}")
+            end = self.offset + self.size
+            raise ScanIncomplete(f"{self.path} changed during the scan: it ends before byte {end}")
         return data
 
 
