@@ -57,7 +57,7 @@ class LayerReader:
         names = name_guard(self.rules)
         name_hits: dict[tuple[str, str], Hit] = {}
         scan = LayerScan(LayerIndex(), [], [])
-        in_place = blob if fanout.pool is not None else None  # inline, the bytes read are at hand
+        blob_for_workers = blob if fanout.pool is not None else None  # inline, the bytes read are at hand
         with HashThread() as hashes:  # the layer digest and large files' digests, beside the read
             files = iter_layer_files(
                 stream,
@@ -67,7 +67,7 @@ class LayerReader:
                 rename=lambda path: names.shown(path, name_hits),  # cached and shown redacted
                 hashes=hashes,
                 progress=read,
-                blob=in_place,
+                blob=blob_for_workers,
             )
             streamed: list[tuple[str, DigestingReader]] = []  # large files, digests still being made
             for path, size, reader, place in files:

@@ -196,7 +196,7 @@ def iter_layer_files(
         tar_stream, plain = decompressed(raw)
         uncompressed = raw if plain else DigestReader(tar_stream, hashing=hashing, hashes=hashes)
         tar = TarReader(uncompressed)
-        in_place = plain and blob is not None
+        files_placed = plain and blob is not None
         for member, data in tar:
             path = rename(normalize(member.name))
             directory, base = posixpath.split(path)
@@ -212,7 +212,7 @@ def iter_layer_files(
                     target = rename(normalize(member.linkname))
                     index.hardlinks.setdefault(target, set()).add(path)
                 if data is not None:
-                    place = blob.part(data.offset, member.size) if in_place else None
+                    place = blob.part(data.offset, member.size) if files_placed else None
                     yield path, member.size, data, place  # type: ignore[misc]
                     if progress is not None:  # a plain layer's tar is the stream; else count what was read
                         progress(data.offset + member.size if plain else raw.size)
