@@ -30,7 +30,9 @@ from hubguard.sources.layers import Expected, LayerIndex, broken_layer
 from hubguard.sources.state import file_state
 from hubguard.workers import Fanout, inherited, job_count, run_forked
 
-PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting worker processes costs more than it saves
+# Below this, forking the workers costs more CPU than the wall time they save (a 6 MB layer:
+# 0.29 CPU s inline, 0.34 with two workers, the same wall time).
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -71,7 +73,8 @@ class Scanner:
 
     @cached_property
     def rules(self) -> RuleSet:
-        return load_rules(self.options.rules_dirs)
+        store = self.cache.root / "packs" if self.cache is not None else None
+        return load_rules(self.options.rules_dirs, store)
 
     @cached_property
     def detector(self) -> Detector:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the pool's modules are imported when a pool starts: a small scan never needs them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: signal this process when its parent dies
 BATCH_BYTES = 1024 * 1024  # a batch is sent to a worker at this many bytes of files…
@@ -51,12 +51,17 @@ def inherited() -> Any:
 
 
 def _forked_pool(jobs: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_die_with_parent
     )
 
 
 def _die_with_parent() -> None:
+    import ctypes
+
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

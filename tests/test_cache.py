@@ -21,6 +21,7 @@ from examples.save_archive import layer_tar
 from hubguard import cache
 from hubguard.cache import Cache, default_cache_dir, hit_from_json, hit_to_json
 from hubguard.detect.engine import Hit
+from hubguard.detect.rules import pack_files
 from hubguard.model import Severity
 from hubguard.scan import Scanner, ScanOptions
 from tests.images import write_docker_archive
@@ -231,7 +232,8 @@ def test_cache_clear_command(image, tmp_path):
     scan_json(archive, "--cache-dir", str(root))
     result = hubguard("cache", "clear", "--cache-dir", str(root))
     assert result.returncode == 0, result.stderr
-    assert f"removed 5 cache entries from {root}" in result.stdout  # 3 scan entries, 2 compiled prefilters
+    # 3 scan entries, 2 compiled prefilters, each rule pack's parsed data
+    assert f"removed {5 + len(pack_files())} cache entries from {root}" in result.stdout
     assert not entries(root)
 
 

@@ -17,14 +17,8 @@ from pathlib import Path
 
 from hubguard.detect.content import Sample
 from hubguard.detect.rules import FileRule, RuleSet, load_rules
-from hubguard.dockerignore import (
-    IGNORE_FILE_NAME,
-    DockerIgnore,
-    IgnoreLine,
-    docker_pattern,
-    go_clean,
-    line_index,
-)
+from hubguard.dockerignore.matcher import DockerIgnore, line_index
+from hubguard.dockerignore.pattern import IGNORE_FILE_NAME, IgnoreLine, docker_pattern, go_clean
 from hubguard.errors import InputError
 from hubguard.model import Finding, ScanReport, Severity, fingerprint, hash_secret
 from hubguard.sources.context import ContextListing

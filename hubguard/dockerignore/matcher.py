@@ -12,11 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from hubguard.dockerignore import BUILDERS, DEFAULT_BUILDER
 from hubguard.dockerignore.pattern import DockerPattern, _go_trim_space, docker_pattern, go_clean
 from hubguard.errors import InputError
-
-BUILDERS = ("buildkit", "buildkit-20.10", "classic")
-DEFAULT_BUILDER = "buildkit"
 
 # fsutil: an exception holding one of these cannot be answered by a path-prefix test.
 _WILDCARD_CHARS = frozenset("*[]?^\\")

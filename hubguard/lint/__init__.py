@@ -107,7 +107,7 @@ class Linter:
         builder: str = DEFAULT_BUILDER,
     ) -> None:
         self.rules_dirs = tuple(rules_dirs)
-        self.rules: RuleSet = load_rules(self.rules_dirs)
+        self.rules: RuleSet = load_rules(self.rules_dirs, default_cache_dir() / "packs")  # parsed once, kept
         self.words = secret_words(self.rules)
         self.enabled = frozenset(enabled)
         self.builder = builder

@@ -15,16 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from hubguard.dockerignore import (
-    DEFAULT_BUILDER,
-    IGNORE_FILE_NAME,
-    DockerIgnore,
-    IgnoreLine,
-    MatchState,
-    Semantics,
-    check_builder,
-    parse_dockerignore,
-)
+from hubguard.dockerignore import DEFAULT_BUILDER
+from hubguard.dockerignore.matcher import DockerIgnore, MatchState, Semantics, check_builder
+from hubguard.dockerignore.pattern import IGNORE_FILE_NAME, IgnoreLine, parse_dockerignore
 from hubguard.errors import InputError
 
 DEFAULT_DOCKERFILE = "Dockerfile"

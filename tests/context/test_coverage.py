@@ -19,7 +19,7 @@ from hubguard.context import (
     exact_pattern,
     unused_patterns,
 )
-from hubguard.dockerignore import DockerIgnore
+from hubguard.dockerignore.matcher import DockerIgnore
 from hubguard.sources.context import walk_context
 from tests.context.helpers import DOCKERFILE, FakeToken, by_rule, hubguard, scan_json, write_tree
 from tests.dockerignore.test_differential import engine_copy

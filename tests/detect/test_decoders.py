@@ -85,10 +85,6 @@ def test_kubernetes_secret_examples_with_placeholders_are_quiet() -> None:
     assert reported(example.encode(), "deploy/secret.example.yaml") == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/detect_secrets.toml (issue 12): GitHubTokenDetector reports the prefix 'ghp' as the secret",
-)
 def test_token_shape_placeholders_are_quiet_including_plugins() -> None:
     assert reported(b"GITHUB_TOKEN: ghp_" + b"x" * 36 + b"\n", "docs/setup.md") == {}
 

@@ -22,7 +22,16 @@ import pytest
 
 from hubguard.detect.content import inspect_file
 from hubguard.detect.engine import Detector
-from hubguard.detect.rules import FileRule, TokenRule, builtin_rules_dir, glob_match, globs_match, load_rules
+from hubguard.detect.rules import (
+    FileRule,
+    RuleSet,
+    TokenRule,
+    builtin_rules_dir,
+    glob_match,
+    globs_match,
+    load_rules,
+    pack_files,
+)
 from hubguard.errors import InputError
 from hubguard.model import Severity, hash_secret
 from tests.fakes import expand
@@ -645,6 +654,51 @@ def test_broken_user_pack_is_an_input_error(tmp_path: Path, pack: str, complaint
         load_rules([tmp_path])
     assert str(raised.value).startswith(f"rule pack {tmp_path / 'acme.toml'}: ")
     assert complaint in str(raised.value)
+
+
+def described(rules: RuleSet) -> tuple:
+    """What a rule set says, comparable (compiled patterns compare by identity)."""
+    return (
+        [
+            (rule.id, rule.severity, rule.regex.pattern, rule.keywords, rule.examples)
+            for rule in rules.token_rules
+        ],
+        [(rule.id, rule.severity, rule.names) for rule in rules.file_rules],
+        [allow.id for allow in rules.allows],
+        rules.plugins,
+        rules.third_party,
+        rules.layouts,
+        rules.defensive,
+    )
+
+
+def test_a_store_keeps_parsed_packs_and_an_edited_pack_is_parsed_afresh(tmp_path: Path) -> None:
+    """Parsed once, read back as JSON by the text's hash: the same rules either way; an edited
+    pack gets its own entry, and a damaged or unwritable store only costs a parse."""
+    (tmp_path / "rules").mkdir()
+    pack = tmp_path / "rules" / "acme.toml"
+    pack.write_text(USER_PACK, encoding="utf-8")
+    store = tmp_path / "store"
+    fresh = described(load_rules([tmp_path / "rules"]))
+    assert described(load_rules([tmp_path / "rules"], store)) == fresh  # parsed, then kept
+    assert len(list(store.glob("*.json"))) == len(pack_files([tmp_path / "rules"]))
+    assert described(load_rules([tmp_path / "rules"], store)) == fresh  # read back
+    pack.write_text(USER_PACK.replace('severity = "high"', 'severity = "critical"'), encoding="utf-8")
+    edited = load_rules([tmp_path / "rules"], store)
+    assert {rule.id: rule.severity for rule in edited.token_rules}["acme-deploy-token"] == Severity.CRITICAL
+    for entry in store.glob("*.json"):
+        entry.write_bytes(b"\x00{not json")
+    assert described(load_rules([tmp_path / "rules"], store)) == described(edited)
+    unwritable = tmp_path / "file-in-the-way"
+    unwritable.write_text("")
+    assert described(load_rules([tmp_path / "rules"], unwritable / "store")) == described(edited)
+
+
+def test_a_broken_pack_is_an_input_error_even_with_a_store(tmp_path: Path) -> None:
+    (tmp_path / "acme.toml").write_text("[[rule]\nid = 'x'", encoding="utf-8")
+    with pytest.raises(InputError, match="Expected ']]'"):
+        load_rules([tmp_path], tmp_path / "store")
+    assert len(list((tmp_path / "store").glob("*.json"))) == len(pack_files())  # the built-in ones
 
 
 def test_rules_dir_must_be_a_directory(tmp_path: Path) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from hubguard.dockerignore import (
-    BUILDERS,
-    DockerIgnore,
-    DockerPattern,
-)
+from hubguard.dockerignore import BUILDERS
+from hubguard.dockerignore.matcher import DockerIgnore
+from hubguard.dockerignore.pattern import DockerPattern
 from hubguard.errors import InputError
 
 LEGACY_BUILDERS = ("classic", "buildkit-20.10")
@@ -208,7 +206,7 @@ def test_the_line_index_finds_every_line_that_matches(legacy: bool) -> None:
     (which also matches nothing at all) and classes must never hide a line that matches."""
     import random
 
-    from hubguard.dockerignore import LineIndex
+    from hubguard.dockerignore.matcher import LineIndex
 
     rng = random.Random(20261130)
     names = ["a", "b", "ab", "abc", "x.y", "a+b", "aab", "c0", "b1"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pathspec
 import pytest
 
-from hubguard.dockerignore import (
+from hubguard.dockerignore.pattern import (
     DockerPattern,
     IgnoreLine,
     go_clean,

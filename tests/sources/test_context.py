@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hubguard.dockerignore import (
-    BUILDERS,
-)
+from hubguard.dockerignore import BUILDERS
 from hubguard.errors import InputError
 from hubguard.sources.context import find_ignore_file, walk_context
 from tests.fakes import expand
