@@ -9,12 +9,10 @@ Every limit that stops reading leaves a note in the report (:class:`Limits`).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import tarfile
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
@@ -23,6 +21,7 @@ from hubguard.detect.chunks import CHUNK, MIB, SNIFF, is_binary, stream_chunks
 from hubguard.detect.decoders import decode
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.names import name_guard
+from hubguard.gunzip import GZIP_ERRORS, gzip_reader
 from hubguard.model import redact
 from hubguard.sources.blobs import CappedTarInfo
 
@@ -295,7 +294,7 @@ _UNREADABLE = (
     tarfile.TarError,
     OSError,
     EOFError,
-    zlib.error,
+    *GZIP_ERRORS,
     ValueError,
     RuntimeError,  # an encrypted zip member
     NotImplementedError,  # an unsupported zip compression method
@@ -321,7 +320,7 @@ def _archive_members(path: str, data: bytes) -> Iterator[tuple[str, int | None, 
                         yield info.name, info.size, member  # type: ignore[misc]
     else:  # a single gzip-compressed file; its trailer gives the size (modulo 4 GiB)
         size = int.from_bytes(data[-4:], "little") if len(data) >= 18 else None
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as member:
+        with gzip_reader(io.BytesIO(data)) as member:
             yield path.rsplit("/", 1)[-1].rsplit("!", 1)[-1][: -len(".gz")], size, member  # type: ignore[misc]
 
 

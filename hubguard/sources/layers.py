@@ -8,16 +8,15 @@ or ``overwritten`` (a later layer puts something else at its path).
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import posixpath
 import tarfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from hubguard.errors import ScanIncomplete
+from hubguard.gunzip import GZIP_ERRORS, gzip_reader
 from hubguard.hashing import HashThread
 from hubguard.model import FileState
 from hubguard.sources.blobs import BlobRef, HeaderTooLarge
@@ -106,6 +105,12 @@ class DigestReader:
             return taken + rest
         return self._read(size)
 
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """For readers that fill buffers (ISA-L's gzip); the bytes still go through ``read``."""
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
     def _read(self, size: int) -> bytes:
         data = self.stream.read(size)
         if self.hash is not None and self.hashes is not None:
@@ -156,7 +161,7 @@ def decompressed(stream: DigestReader) -> tuple[BinaryIO, bool]:
     """
     head = stream.peek(4)
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=stream, mode="rb"), False  # type: ignore[return-value]
+        return gzip_reader(stream), False  # type: ignore[arg-type]
     if head.startswith(ZSTD_MAGIC):
         import zstandard
 
@@ -235,7 +240,7 @@ def broken_layer(name: str) -> Iterator[None]:
         yield
     except HeaderTooLarge as exc:
         raise ScanIncomplete(f"{name} has a {exc}") from None
-    except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
+    except (tarfile.TarError, OSError, EOFError, ValueError, *GZIP_ERRORS) as exc:
         raise ScanIncomplete(f"{name} is truncated or corrupt ({exc})") from None
     except Exception as exc:  # zstandard.ZstdError and friends: still a broken layer, not a crash
         if type(exc).__module__.startswith("zstandard"):
