@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from hubguard.detect.chunks import CHUNK, SNIFF, binary_spans, is_binary, stream_chunks
-from hubguard.detect.content import Limits, inspect_file, oversize_notes, reads_whole
+from hubguard.detect.content import Limits, inspect_bytes, inspect_file, oversize_notes, reads_whole
 from hubguard.detect.engine import Detector, Hit
 from hubguard.detect.names import name_guard
 from hubguard.detect.rules import RuleSet
@@ -135,7 +135,7 @@ class LayerReader:
         if isinstance(data, BlobRef):
             data = data.read_all(self.kept_open)
         if kind == "file":
-            result = inspect_file(self.detector, path, len(data), io.BytesIO(data), self.limits)
+            result = inspect_bytes(self.detector, path, data, self.limits)
             digests = file_digests(data) if result.hits and self.ownership else {}
             return result.hits, result.notes, digests
         if binary:

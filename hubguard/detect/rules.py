@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hubguard.detect.gitleaks import as_pack as gitleaks_pack
 from hubguard.detect.gitleaks import is_gitleaks_config
+from hubguard.detect.globs import glob_match, globs_match
 from hubguard.detect.ruleset import (
     Allow,
     Examples,
@@ -27,8 +28,6 @@ from hubguard.detect.ruleset import (
     PluginRule,
     RuleSet,
     TokenRule,
-    glob_match,
-    globs_match,
 )
 from hubguard.detect.shapes import PART, shape_examples, shape_keywords, shape_regex, shape_trigger
 from hubguard.errors import InputError

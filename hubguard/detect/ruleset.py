@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import re
 from collections import Counter
@@ -13,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from hubguard.detect.globs import NamePatterns, glob_match, globs_match, shell_names
 from hubguard.detect.values import plausible_secret
 from hubguard.model import Severity
 
@@ -145,17 +145,21 @@ class FileRule:
         """True when ``path`` (slash-separated, absolute or relative) names such a file."""
         path = path.lstrip("/")
         base = path[path.rfind("/") + 1 :]
-        if self._excluded is not None and self._excluded.fullmatch(base):
+        if self._excluded(base):
             return False
-        return bool(self._named and self._named.fullmatch(base)) or globs_match(path, self.paths)
+        return self._named(base) or globs_match(path, self.paths)
+
+    def matches_base(self, name: str) -> bool:
+        """True when a file's name alone (its last component) makes it such a file."""
+        return self._named(name) and not self._excluded(name)
 
     @cached_property
-    def _named(self) -> re.Pattern[str] | None:
-        return _fnmatch_any(self.names)
+    def _named(self) -> NamePatterns:
+        return shell_names(self.names)
 
     @cached_property
-    def _excluded(self) -> re.Pattern[str] | None:
-        return _fnmatch_any(self.exclude)
+    def _excluded(self) -> NamePatterns:
+        return shell_names(self.exclude)
 
     def matches(self, path: str, data: bytes) -> bool:
         return self.matches_name(path) and (self.content is None or bool(self.content.search(data)))
@@ -222,6 +226,9 @@ class Allow:
         return self.secret.search(text) is not None
 
 
+NAMES_KEPT = 1 << 16  # file names whose credential-file rules RuleSet keeps (a few MB at most)
+
+
 @dataclass(frozen=True)
 class RuleSet:
     token_rules: tuple[TokenRule, ...]
@@ -235,18 +242,30 @@ class RuleSet:
     defensive: tuple[str, ...] = ()
 
     def file_rules_named(self, path: str) -> list[FileRule]:
-        """The credential-file rules whose names match ``path``; per file, so most paths are
-        turned away by one combined check of every rule's names and path globs."""
-        if not self._name_screen.fullmatch(path[path.rfind("/") + 1 :]) and not globs_match(
-            path, self._file_rule_paths
-        ):
-            return []
-        return [rule for rule in self.file_rules if rule.matches_name(path)]
+        """The credential-file rules whose names match ``path``. Per file, so unless one of the
+        rules' path globs matches, the answer is the one for the file's name alone, kept by
+        name (an image holds thousands of ``package.json``) behind one combined name check."""
+        if globs_match(path, self._file_rule_paths):
+            return [rule for rule in self.file_rules if rule.matches_name(path)]
+        base = path[path.rfind("/") + 1 :]
+        named = self._rules_by_name.get(base)
+        if named is None:
+            named = (
+                tuple(rule for rule in self.file_rules if rule.matches_name(base))
+                if self._name_screen(base)
+                else ()
+            )
+            if len(self._rules_by_name) < NAMES_KEPT:
+                self._rules_by_name[base] = named
+        return list(named)
 
     @cached_property
-    def _name_screen(self) -> re.Pattern[str]:
-        names = [fnmatch.translate(name) for rule in self.file_rules for name in rule.names]
-        return re.compile("|".join(names) if names else "(?!)")
+    def _name_screen(self) -> NamePatterns:
+        return shell_names(name for rule in self.file_rules for name in rule.names)
+
+    @cached_property
+    def _rules_by_name(self) -> dict[str, tuple[FileRule, ...]]:
+        return {}
 
     def allowed(self, secret: str, path: str) -> bool:
         return any(allow.allows(secret, path) for allow in self.allows)
@@ -269,91 +288,6 @@ class RuleSet:
 
     def by_id(self) -> dict[str, TokenRule | FileRule]:
         return {rule.id: rule for rule in (*self.token_rules, *self.file_rules)}
-
-
-def _fnmatch_any(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Shell-style name patterns as one case-sensitive regex (``fnmatchcase`` of each, at once)."""
-    return re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
-
-
-_GLOB_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-class _Globs:
-    """Several globs as two regexes: the ones about a file's name alone are matched against
-    its last component (a regex over the whole path backtracks at every ``/``), the rest
-    against the path."""
-
-    def __init__(self, patterns: tuple[str, ...]) -> None:
-        names = [p for p in patterns if _name_only(p)]
-        paths = [p for p in patterns if not _name_only(p)]
-        self.names = _alternation(names)
-        self.paths = _alternation(paths)
-
-    def match(self, path: str) -> bool:
-        path = path.lstrip("/")
-        if self.names is not None and self.names.fullmatch(path[path.rfind("/") + 1 :]):
-            return True
-        return self.paths is not None and self.paths.fullmatch(path) is not None
-
-
-def _name_only(pattern: str) -> bool:
-    """Whether a glob can only ever match a path by its last component."""
-    rest = pattern.strip("/")
-    while rest.startswith("**/"):
-        rest = rest[3:]
-    anchored_below_root = pattern.startswith("/") and rest == pattern.strip("/")
-    return bool(rest) and "/" not in rest and "**" not in rest and not anchored_below_root
-
-
-def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
-    return re.compile("|".join(f"(?:{_glob_to_regex(p)})" for p in patterns)) if patterns else None
-
-
-_GLOBS_CACHE: dict[tuple[str, ...], _Globs] = {}
-
-
-def globs_match(path: str, patterns: tuple[str, ...]) -> bool:
-    """Whether any of ``patterns`` matches; compiled once per tuple, as this runs per file."""
-    globs = _GLOBS_CACHE.get(patterns)
-    if globs is None:
-        globs = _GLOBS_CACHE[patterns] = _Globs(patterns)
-    return globs.match(path)
-
-
-def glob_match(path: str, pattern: str) -> bool:
-    """Match a slash path against a glob where ``**`` spans directories and ``*`` does not.
-
-    A pattern without a leading ``/`` may match at any depth (like ``**/pattern``).
-    """
-    regex = _GLOB_CACHE.get(pattern)
-    if regex is None:
-        regex = _GLOB_CACHE[pattern] = re.compile(_glob_to_regex(pattern))
-    return regex.fullmatch(path.lstrip("/")) is not None
-
-
-def _glob_to_regex(pattern: str) -> str:
-    anchored = pattern.startswith("/")
-    pattern = pattern.strip("/")
-    out = [] if anchored else ["(?:.*/)?"]
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
 
 
 def shannon_entropy(value: str) -> float:
