@@ -78,7 +78,8 @@ class LayerReader:
                 if self.rules.path_allowed(path):
                     continue
                 if size <= CHUNK or reads_whole(path, size, self.limits):
-                    fanout.submit(scan, ("file", path, place or reader.read(), 0, False), size)
+                    job = ("file", path, place or reader.read(), 0, False)
+                    fanout.submit(scan, job, size, carried=place is None)
                 else:
                     digesting = self._read_large(scan, fanout, path, size, reader, hashes, place)
                     if digesting is not None:
@@ -118,12 +119,13 @@ class LayerReader:
             head = source.read(SNIFF)
             if place is not None and is_binary(head):  # cut by its size: never read here
                 for start, length in binary_spans(size):
-                    fanout.submit(scan, ("chunk", path, place.part(start, length), 1, True), length)
+                    job = ("chunk", path, place.part(start, length), 1, True)
+                    fanout.submit(scan, job, length, carried=False)
             else:
                 for body, line_no, binary, start in stream_chunks(source, head):
                     kind = "chunk" if line_no else "file"  # line 0: it all fit in one chunk after all
                     sent = place.part(start, len(body)) if place is not None else body
-                    fanout.submit(scan, (kind, path, sent, line_no, binary), len(body))
+                    fanout.submit(scan, (kind, path, sent, line_no, binary), len(body), carried=place is None)
         if digesting is not None:
             digesting.finish()
         return digesting

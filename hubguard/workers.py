@@ -14,8 +14,10 @@ if TYPE_CHECKING:  # the pool's modules are imported when a pool starts: a small
     from concurrent.futures import Future, ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: signal this process when its parent dies
-BATCH_BYTES = 1024 * 1024  # a batch is sent to a worker at this many bytes of files…
-BATCH_ITEMS = 256  # …or this many files, whichever comes first
+# A batch is sent to a worker at whichever comes first: this many bytes carried in its jobs…
+BATCH_BYTES = 1024 * 1024
+BATCH_WORK = 4 * 1024 * 1024  # …this many bytes to scan (jobs that say where bytes lie carry none)…
+BATCH_ITEMS = 1024  # …or this many jobs
 
 
 _INHERITED: Any = None  # what the workers of the running pool inherit; see run_forked
@@ -84,24 +86,26 @@ class Fanout:
     ) -> None:
         self.run_batch, self.collect, self.pool = run_batch, collect, pool
         self.limit = 2 * max(1, jobs)
-        self.batch_bytes, self.batch_items = BATCH_BYTES, BATCH_ITEMS
         self.keys: list[object] = []
         self.jobs: list[object] = []
-        self.size = 0
+        self.size = self.carried = 0
         self.in_flight: collections.deque[tuple[list[object], Future]] = collections.deque()
 
-    def submit(self, key: object, job: object, size: int) -> None:
+    def submit(self, key: object, job: object, size: int, *, carried: bool = True) -> None:
+        """``job`` scans ``size`` bytes, which it carries unless ``carried`` is False (it says
+        where they lie): batches of references grow larger, so fewer go through the pipes."""
         self.keys.append(key)
         self.jobs.append(job)
         self.size += size
-        if self.size >= self.batch_bytes or len(self.jobs) >= self.batch_items:
+        self.carried += size if carried else 0
+        if self.carried >= BATCH_BYTES or self.size >= BATCH_WORK or len(self.jobs) >= BATCH_ITEMS:
             self.flush()
 
     def flush(self) -> None:
         if not self.jobs:
             return
         keys, jobs = self.keys, self.jobs
-        self.keys, self.jobs, self.size = [], [], 0
+        self.keys, self.jobs, self.size, self.carried = [], [], 0, 0
         if self.pool is None:
             self._deliver(keys, self.run_batch(jobs))
             return

@@ -1,6 +1,7 @@
-"""The parallel path: with ``jobs >= 2`` and more than 4 MiB of layers, layers are scanned in
-forked worker processes. Its report must equal the serial one, and a broken layer found by a
-worker must still make the scan incomplete (exit 3), not crash it or be skipped.
+"""The parallel path: with ``jobs >= 2`` and more than ``PARALLEL_MIN_BYTES`` of layers,
+layers are scanned in forked worker processes. Its report must equal the serial one, and a
+broken layer found by a worker must still make the scan incomplete (exit 3), not crash it or
+be skipped.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from examples.save_archive import layer_tar
+from hubguard import workers
 from hubguard.errors import ScanIncomplete
 from hubguard.layer_reader import LayerReader
 from hubguard.model import ScanReport, hash_secret
 from hubguard.scan import PARALLEL_MIN_BYTES, Scanner, ScanOptions
+from hubguard.workers import Fanout
 from tests.images import write_docker_archive
 
 FILLER = b"log.info('nothing to see here')\n" * (PARALLEL_MIN_BYTES // 2 // 32 + 1)
@@ -105,3 +108,28 @@ def test_a_corrupt_layer_in_a_worker_makes_the_scan_incomplete(tmp_path, fake_to
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr
     assert "truncated or corrupt" in result.stderr
+
+
+def test_batches_flush_at_carried_bytes_but_references_batch_by_work():
+    """Jobs that carry bytes go out every BATCH_BYTES; jobs that only say where bytes lie go
+    out every BATCH_WORK bytes to scan (or BATCH_ITEMS jobs): fewer trips through the pipes."""
+    batches: list[list[int]] = []
+
+    def run_batch(jobs: list) -> list:
+        batches.append(jobs)
+        return [None] * len(jobs)
+
+    fanout = Fanout(run_batch, lambda key, result: None, None, 1)
+    size = workers.BATCH_BYTES // 4
+    for number in range(8):
+        fanout.submit("layer", number, size)
+    assert [len(batch) for batch in batches] == [4, 4]
+    batches.clear()
+    for number in range(2 * workers.BATCH_WORK // size):
+        fanout.submit("layer", number, size, carried=False)
+    assert [len(batch) for batch in batches] == [workers.BATCH_WORK // size] * 2
+    batches.clear()
+    for number in range(workers.BATCH_ITEMS + 1):
+        fanout.submit("layer", number, 1, carried=False)
+    fanout.finish()
+    assert [len(batch) for batch in batches] == [workers.BATCH_ITEMS, 1]
