@@ -68,13 +68,13 @@ class _Globs:
         # Text every match of a path glob contains: a path holding none of it is turned away
         # without the regex (which backtracks at every ``/``). None when a glob has no such text.
         literals = [_literal(p) for p in paths]
-        self.literals = tuple(literals) if all(literals) else None
+        self.literals = re.compile("|".join(map(re.escape, literals))) if paths and all(literals) else None
 
     def match(self, path: str) -> bool:
         path = path.lstrip("/")
         if self.names(path[path.rfind("/") + 1 :]):
             return True
-        if self.paths is None or (self.literals is not None and not any(t in path for t in self.literals)):
+        if self.paths is None or (self.literals is not None and self.literals.search(path) is None):
             return False
         return self.paths.fullmatch(path) is not None
 

@@ -27,6 +27,8 @@ GENERIC_PACKS = ("generic.toml", "image.toml")
 
 def printable(text: str) -> str:
     """``text`` with every undecodable byte (a surrogate) written as ``\\xNN``."""
+    if text.isascii():  # most names: nothing to write out
+        return text
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate that stands for no byte
@@ -78,6 +80,8 @@ class NameGuard:
     def shown(self, text: str, hits: dict[tuple[str, str], Hit] | None = None) -> str:
         """``text`` as it may be shown and stored: printable, every token in it redacted. With
         ``hits``, each token found is added there as a finding on the shown name."""
+        if not self.screen(text.lower()):  # most names hold no keyword
+            return printable(text)
         secrets = self.secrets(text)
         shown = text
         for _, secret in secrets:
@@ -117,12 +121,13 @@ class KeywordScreen:
 
     def __init__(self, keywords: list[str]) -> None:
         within = [keyword for keyword in keywords if "/" not in keyword]
-        self.across = tuple(keyword for keyword in keywords if "/" in keyword)
+        across = [keyword for keyword in keywords if "/" in keyword]
+        self.across = re.compile("|".join(map(re.escape, across))) if across else None
         self.regex = re.compile(_trie(within)) if within else None
         self.parts: dict[str, bool] = {}  # directories and names asked before, and the answer
 
     def __call__(self, lowered: str) -> bool:
-        if any(keyword in lowered for keyword in self.across):
+        if self.across is not None and self.across.search(lowered):
             return True
         if self.regex is None:
             return False
