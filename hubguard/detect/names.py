@@ -46,10 +46,10 @@ class NameGuard:
         )
         self.allowed = rules.allowed
         keywords = sorted({keyword for rule in self.rules for keyword in rule.keywords})
-        self.screen = KeywordScreen(keywords)
         # A name that holds a keyword: an RE2 set says which ones in one pass, and only their
         # rules are tried (``re`` and a loop over every rule cost half a millisecond a path).
         self.keyword_set = re2_set([re.escape(keyword) for keyword in keywords]) if keywords else None
+        self.screen = KeywordScreen(keywords, after=0 if self.keyword_set is None else SCREEN_AFTER)
         positions: dict[str, list[int]] = {keyword: [] for keyword in keywords}
         for position, rule in enumerate(self.rules):
             for keyword in set(rule.keywords):
@@ -106,6 +106,9 @@ class NameGuard:
 
 
 PARTS_KEPT = 1 << 17  # directories and names whose answer a KeywordScreen keeps (a few MB at most)
+# Names asked before the screen is built: compiling its regex costs 20 ms of a small scan's
+# start, and a few thousand RE2 calls cost less than that.
+SCREEN_AFTER = 2000
 
 
 class KeywordScreen:
@@ -117,16 +120,28 @@ class KeywordScreen:
     apart, each answer kept (a layer's 72,000 paths hold 11,000 directories and 31,000
     names), with one regex built as a trie, so ``re`` tries a few branches per position
     rather than one per keyword. Keywords that hold a ``/`` can span components: they are
-    looked for in the whole name."""
+    looked for in the whole name. Built after the first ``after`` names, which it lets through
+    (the caller's exact check decides), so a small scan never compiles it."""
 
-    def __init__(self, keywords: list[str]) -> None:
-        within = [keyword for keyword in keywords if "/" not in keyword]
-        across = [keyword for keyword in keywords if "/" in keyword]
-        self.across = re.compile("|".join(map(re.escape, across))) if across else None
-        self.regex = re.compile(_trie(within)) if within else None
+    def __init__(self, keywords: list[str], *, after: int = 0) -> None:
+        self.keywords = keywords
+        self.after = after
+        self.built = False
         self.parts: dict[str, bool] = {}  # directories and names asked before, and the answer
 
+    def _build(self) -> None:
+        within = [keyword for keyword in self.keywords if "/" not in keyword]
+        across = [keyword for keyword in self.keywords if "/" in keyword]
+        self.across = re.compile("|".join(map(re.escape, across))) if across else None
+        self.regex = re.compile(_trie(within)) if within else None
+        self.built = True
+
     def __call__(self, lowered: str) -> bool:
+        if not self.built:
+            if self.after > 0:
+                self.after -= 1
+                return True
+            self._build()
         if self.across is not None and self.across.search(lowered):
             return True
         if self.regex is None:

@@ -60,3 +60,17 @@ def test_a_path_without_a_token_is_shown_as_it_is(guard):
     for path in ("/usr/share/keyrings/debian-archive-keyring.gpg", "/etc/ssh/ssh_host_rsa_key", "/app/x"):
         hits: dict = {}
         assert guard.shown(path, hits) == path and hits == {}
+
+
+def test_names_asked_before_and_after_the_screen_is_built_are_redacted_alike(fake_token):
+    """The first names go straight to the exact check; later ones through the screen."""
+    guard = NameGuard(load_rules())
+    guard.screen.after = 3
+    token = fake_token("ghp_{alnum:36}")
+    shown = [guard.shown(f"/srv/{name}/{token}.txt") for name in ("a", "b", "c", "d", "e")]
+    assert not guard.screen.after and guard.screen.built
+    assert all(token not in name and name.endswith(".txt") for name in shown)
+    assert [guard.shown(f"/srv/{name}/plain.txt") for name in "ab"] == [
+        "/srv/a/plain.txt",
+        "/srv/b/plain.txt",
+    ]
