@@ -84,9 +84,9 @@ def test_workers_find_the_same_whether_sent_bytes_or_where_they_lie(planted, mon
     sent: list[object] = []
     real_submit = Fanout.submit
 
-    def recording_submit(self, key, job, size):
+    def recording_submit(self, key, job, size, **options):
         sent.append(job[2])
-        real_submit(self, key, job, size)
+        real_submit(self, key, job, size, **options)
 
     monkeypatch.setattr(Fanout, "submit", recording_submit)
     fanned = scan(archive, 2)
