@@ -251,7 +251,7 @@ class RuleSet:
         named = self._rules_by_name.get(base)
         if named is None:
             named = (
-                tuple(rule for rule in self.file_rules if rule.matches_name(base))
+                tuple(rule for rule in self.file_rules if rule.matches_base(base))
                 if self._name_screen(base)
                 else ()
             )
