@@ -6,7 +6,7 @@ import pytest
 
 from hubguard.detect.engine import Detector
 from hubguard.detect.rules import load_rules
-from hubguard.detect.triggers import _ascii_superset, derived_trigger
+from hubguard.detect.triggers import Triggers, _ascii_superset, compile_pass, derived_trigger, fragments_of
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,24 @@ def test_every_trigger_compiles_in_both_engines():
     for trigger in triggers:
         re.compile(trigger.encode(), re.IGNORECASE)
         re2.compile(b"(?i)" + trigger.encode())
+
+
+def test_every_fragment_of_the_pass_compiles_in_both_engines():
+    """Derived triggers are checked with RE2 only when a scan starts; ``re`` is checked here."""
+    re2 = pytest.importorskip("re2")
+    fragments = {fragment for rule in load_rules().token_rules for fragment in fragments_of(rule)}
+    assert len(fragments) > 400
+    for fragment in fragments:
+        re.compile(fragment.encode(), re.IGNORECASE | re.MULTILINE)
+        re2.compile(b"(?im)" + fragment.encode())
+
+
+def test_a_fragment_re_refuses_wakes_its_rules_on_every_line(monkeypatch):
+    """Where ``re`` runs the pass (no RE2), a fragment only RE2 takes (``\\pN``) costs speed,
+    never a miss: the pass makes every line a candidate and the plugin is woken on each."""
+    monkeypatch.setenv("HUBGUARD_PURE_PYTHON", "1")
+    automaton = compile_pass(["akia", "\\pN+"])
+    assert automaton.search(b"no keyword here") is not None
+    triggers = Triggers((), [("akia",), ("\\pN+",)])
+    assert triggers.woken("no keyword here") == (set(), {1})
+    assert triggers.woken("an akia key") == (set(), {0, 1})
