@@ -31,6 +31,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "hubguard"
 
 
+# Where a cache directory keeps the compiled rules, apart from the scan entries: the Hyperscan
+# databases (``Detector(store=...)``) and each pack's parsed data (``load_rules(store=...)``).
+PREFILTER_STORE = "prefilter"
+PACKS_STORE = "packs"
+
+
 class Cache:
     """Entries under ``root/<kind>/<key[:2]>/<key>.json.gz``; ``salt`` ties them to rules+options."""
 

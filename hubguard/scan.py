@@ -15,7 +15,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import BinaryIO
 
-from hubguard.cache import Cache, default_cache_dir
+from hubguard.cache import PACKS_STORE, PREFILTER_STORE, Cache, default_cache_dir
 from hubguard.detect.config import scan_config
 from hubguard.detect.content import Limits
 from hubguard.detect.engine import Detector, Hit, cap_per_file
@@ -73,12 +73,12 @@ class Scanner:
 
     @cached_property
     def rules(self) -> RuleSet:
-        store = self.cache.root / "packs" if self.cache is not None else None
+        store = self.cache.root / PACKS_STORE if self.cache is not None else None
         return load_rules(self.options.rules_dirs, store)
 
     @cached_property
     def detector(self) -> Detector:
-        store = self.cache.root / "prefilter" if self.cache is not None else None
+        store = self.cache.root / PREFILTER_STORE if self.cache is not None else None
         return Detector(self.rules, exhaustive=self.options.exhaustive, store=store)
 
     @cached_property

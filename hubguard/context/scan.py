@@ -24,7 +24,7 @@ from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 
-from hubguard.cache import default_cache_dir
+from hubguard.cache import PACKS_STORE, PREFILTER_STORE, default_cache_dir
 from hubguard.context.coverage import (
     FIX_HEADER,
     ContextCheck,
@@ -86,7 +86,7 @@ class ContextScanner:
         limits: Limits = DEFAULT_LIMITS,
         jobs: int = 0,
     ) -> None:
-        self.rules: RuleSet = load_rules(tuple(rules_dirs), default_cache_dir() / "packs")  # parsed once
+        self.rules: RuleSet = load_rules(tuple(rules_dirs), default_cache_dir() / PACKS_STORE)
         self.exhaustive = exhaustive
         self.include_third_party = include_third_party
         self.coverage_only = coverage_only
@@ -100,7 +100,7 @@ class ContextScanner:
     def detector(self) -> Detector:
         """Built on first use: a coverage-only check never needs it. Its compiled prefilter is
         kept in the cache directory: a pre-commit hook would otherwise compile it every commit."""
-        return Detector(self.rules, exhaustive=self.exhaustive, store=default_cache_dir() / "prefilter")
+        return Detector(self.rules, exhaustive=self.exhaustive, store=default_cache_dir() / PREFILTER_STORE)
 
     def check(
         self,

@@ -80,8 +80,6 @@ class NameGuard:
     def shown(self, text: str, hits: dict[tuple[str, str], Hit] | None = None) -> str:
         """``text`` as it may be shown and stored: printable, every token in it redacted. With
         ``hits``, each token found is added there as a finding on the shown name."""
-        if not self.screen(text.lower()):  # most names hold no keyword
-            return printable(text)
         secrets = self.secrets(text)
         shown = text
         for _, secret in secrets:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from hubguard.cache import default_cache_dir
+from hubguard.cache import PACKS_STORE, PREFILTER_STORE, default_cache_dir
 from hubguard.context import ContextScanner, is_dockerfile_name
 from hubguard.detect.engine import Detector
 from hubguard.detect.rules import RuleSet, load_rules
@@ -107,14 +107,14 @@ class Linter:
         builder: str = DEFAULT_BUILDER,
     ) -> None:
         self.rules_dirs = tuple(rules_dirs)
-        self.rules: RuleSet = load_rules(self.rules_dirs, default_cache_dir() / "packs")  # parsed once, kept
+        self.rules: RuleSet = load_rules(self.rules_dirs, default_cache_dir() / PACKS_STORE)
         self.words = secret_words(self.rules)
         self.enabled = frozenset(enabled)
         self.builder = builder
 
     @cached_property
     def detector(self) -> Detector:
-        return Detector(self.rules, store=default_cache_dir() / "prefilter")  # compiled once, kept
+        return Detector(self.rules, store=default_cache_dir() / PREFILTER_STORE)
 
     @cached_property
     def context_scanner(self) -> ContextScanner:

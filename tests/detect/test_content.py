@@ -57,9 +57,7 @@ def test_bytes_at_hand_are_reported_as_the_stream_would_be(detector, fake_token)
 
 
 @pytest.mark.parametrize("extra", [-1, 0, 1])
-def test_a_file_at_the_chunk_size_is_reported_alike(
-    detector, fake_token, monkeypatch, extra
-):
+def test_a_file_at_the_chunk_size_is_reported_alike(detector, fake_token, monkeypatch, extra):
     monkeypatch.setattr(chunks, "CHUNK", 4096)
     monkeypatch.setattr(content, "CHUNK", 4096)
     token = fake_token("ghp_{alnum:36}")
