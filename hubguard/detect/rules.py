@@ -119,8 +119,8 @@ def load_rules(extra_dirs: list[Path] | tuple[Path, ...] = (), store: Path | Non
 def load_pack(path: Path, *, check_regexes: bool = True, store: Path | None = None) -> RuleSet:
     """One TOML pack; any mistake in it is an input error naming the file.
 
-    Token regexes compile on first use; ``check_regexes`` compiles them now, so a user's broken
-    pack fails at load (the built-in packs are compiled by the test suite instead)."""
+    Regexes compile on first use; ``check_regexes`` compiles them now, so a user's broken pack
+    fails at load (the built-in packs are compiled by the test suite instead)."""
     try:
         data = parsed_pack(path.read_text(encoding="utf-8"), store)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -134,10 +134,10 @@ def load_pack(path: Path, *, check_regexes: bool = True, store: Path | None = No
                 f"rule pack {path}: unknown table [{unknown[0]}] (known: {', '.join(PACK_TABLES)})"
             )
         tokens = [_token_rule(entry, path.name) for entry in data.get("rule", [])]
-        for rule in tokens if check_regexes else ():
-            rule.regex.compiled  # noqa: B018 - compiling is the check
         creds = [_file_rule(entry, path.name) for entry in data.get("file", [])]
         allows = [_allow(entry) for entry in data.get("allow", [])]
+        if check_regexes:
+            _compile_now(tokens, creds, allows)
         plugins = [_plugin(entry) for entry in data.get("plugin", [])]
         for plugin in plugins:
             for fragment in plugin.prefilter:
@@ -216,9 +216,9 @@ def _allow(entry: dict) -> Allow:
     return Allow(
         id=entry["id"],
         description=entry.get("description", ""),
-        secret=re.compile(secret, re.IGNORECASE) if secret else None,
+        secret=LazyPattern(secret, re.IGNORECASE) if secret else None,
         paths=tuple(entry.get("paths", ())),
-        path_regex=re.compile(path_regex) if path_regex else None,
+        path_regex=LazyPattern(path_regex) if path_regex else None,
         require_all=condition == "and",
         target=target,
     )
@@ -231,7 +231,6 @@ def _examples(entry: dict) -> Examples:
 
 def _token_rule(entry: dict, pack: str) -> TokenRule:
     rule_id = entry["id"]
-    trigger = _trigger(entry.get("trigger", ""))  # a pack's own is checked; a shape's is made right
     if "shape" in entry:
         entry = _from_shape(entry)
     keywords = tuple(k.lower() for k in entry.get("keywords", ()))
@@ -252,22 +251,30 @@ def _token_rule(entry: dict, pack: str) -> TokenRule:
         scope=_scope(entry.get("scope", "all")),
         pack=pack,
         anchored=bool(entry.get("anchored", False)),
-        trigger=trigger or entry.get("trigger", ""),
+        trigger=entry.get("trigger", ""),
         value_checks=bool(entry.get("value_checks", False)),
         once_per_file=bool(entry.get("once_per_file", False)),
         reference=entry.get("reference", ""),
         secret_group=int(entry.get("secret_group", 0)),
-        path_regex=re.compile(entry["path_regex"]) if entry.get("path_regex") else None,
+        path_regex=LazyPattern(entry["path_regex"]) if entry.get("path_regex") else None,
         allows=tuple(_rule_allow(allow, rule_id) for allow in entry.get("allow", ())),
     )
 
 
-def _trigger(pattern: str) -> str:
-    """A trigger joins one case-insensitive pass over raw bytes: it must compile for ``re``
-    (RE2 is checked when the pass is built) and must not reach across a line end."""
-    if pattern:
-        re.compile(pattern.encode())
-    return pattern
+def _compile_now(tokens: list[TokenRule], creds: list[FileRule], allows: list[Allow]) -> None:
+    """Compile every regex of a pack, so a mistake is an input error naming the pack. A trigger
+    joins one case-insensitive pass over raw bytes, so it must compile as bytes for ``re`` (RE2
+    is checked when the pass is built)."""
+    allows = [*allows, *(allow for rule in tokens for allow in rule.allows)]
+    patterns: list[object] = [rule.content for rule in creds]
+    patterns += [pattern for rule in tokens for pattern in (rule.regex, rule.path_regex)]
+    patterns += [pattern for allow in allows for pattern in (allow.secret, allow.path_regex)]
+    for pattern in patterns:
+        if isinstance(pattern, LazyPattern):
+            pattern.compiled  # noqa: B018 - compiling is the check
+    for rule in tokens:
+        if rule.trigger:
+            re.compile(rule.trigger.encode())
 
 
 def _rule_allow(entry: dict, rule_id: str) -> Allow:
@@ -317,7 +324,7 @@ def _file_rule(entry: dict, pack: str) -> FileRule:
         names=tuple(entry.get("names", ())),
         paths=tuple(entry.get("paths", ())),
         exclude=tuple(entry.get("exclude", ())),
-        content=re.compile(content.encode()) if content else None,
+        content=LazyPattern(content.encode()) if content else None,
         dockerignore=entry.get("dockerignore", ""),
         description=entry.get("description", ""),
         examples=_examples(entry),

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import AnyStr, Generic
 
 from hubguard.detect.globs import NamePatterns, glob_match, globs_match, shell_names
 from hubguard.detect.values import plausible_secret
@@ -23,26 +24,27 @@ class Examples:
     negative: tuple[str, ...]
 
 
-class LazyPattern:
+class LazyPattern(Generic[AnyStr]):
     """A rule's regex, compiled on first use: with hundreds of rules, most are never woken by
-    the prefilter in a scan, and compiling them all would cost more than the scan itself."""
+    the prefilter in a scan, and compiling them all would cost more than the scan itself. The
+    same holds for allow-lists, path regexes and credential-file contents: a small scan asks few."""
 
-    __slots__ = ("_compiled", "pattern")
+    __slots__ = ("_compiled", "flags", "pattern")
 
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self._compiled: re.Pattern[str] | None = None
+    def __init__(self, pattern: AnyStr, flags: int = 0) -> None:
+        self.pattern, self.flags = pattern, flags
+        self._compiled: re.Pattern[AnyStr] | None = None
 
     @property
-    def compiled(self) -> re.Pattern[str]:
+    def compiled(self) -> re.Pattern[AnyStr]:
         if self._compiled is None:
-            self._compiled = re.compile(self.pattern)
+            self._compiled = re.compile(self.pattern, self.flags)
         return self._compiled
 
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+    def finditer(self, text: AnyStr) -> Iterator[re.Match[AnyStr]]:
         return self.compiled.finditer(text)
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def search(self, text: AnyStr) -> re.Match[AnyStr] | None:
         return self.compiled.search(text)
 
     @property
@@ -61,7 +63,7 @@ class TokenRule:
     id: str
     title: str
     severity: Severity
-    regex: re.Pattern[str] | LazyPattern
+    regex: re.Pattern[str] | LazyPattern[str]
     keywords: tuple[str, ...]
     examples: Examples
     description: str = ""
@@ -79,7 +81,7 @@ class TokenRule:
     once_per_file: bool = False  # one finding per file, however many values (password hashes)
     reference: str = ""  # where the vendor documents the format (SARIF helpUri)
     secret_group: int = 0  # 0: the `secret` group, else the first non-empty group, else the match
-    path_regex: re.Pattern[str] | None = None
+    path_regex: re.Pattern[str] | LazyPattern[str] | None = None
     allows: tuple[Allow, ...] = ()  # this rule's own allow-list (``[[rule.allow]]``)
 
     @property
@@ -134,7 +136,7 @@ class FileRule:
     names: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    content: re.Pattern[bytes] | None = None
+    content: re.Pattern[bytes] | LazyPattern[bytes] | None = None
     dockerignore: str = ""
     description: str = ""
     examples: Examples = field(default_factory=lambda: Examples((), ()))
@@ -201,9 +203,9 @@ class Allow:
 
     id: str
     description: str = ""
-    secret: re.Pattern[str] | None = None
+    secret: re.Pattern[str] | LazyPattern[str] | None = None
     paths: tuple[str, ...] = ()
-    path_regex: re.Pattern[str] | None = None
+    path_regex: re.Pattern[str] | LazyPattern[str] | None = None
     require_all: bool = False  # `condition = "and"`: the secret and the path must both match
     target: str = "secret"  # in a rule's own allow-list: what `secret` looks at (secret, match, line)
 

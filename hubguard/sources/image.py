@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as host
+import os
 from dataclasses import dataclass, field
 
 from hubguard.errors import InputError
@@ -49,7 +49,7 @@ def config_platform(config: dict) -> str:
 
 def host_platform() -> str:
     """``os/arch`` in OCI terms, e.g. ``linux/amd64``."""
-    machine = host.machine().lower()
+    machine = os.uname().machine.lower()
     arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(machine, machine)
     return f"linux/{arch}"
 

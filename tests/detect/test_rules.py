@@ -29,6 +29,7 @@ from hubguard.detect.rules import (
     builtin_rules_dir,
     glob_match,
     globs_match,
+    load_pack,
     load_rules,
     pack_files,
 )
@@ -645,6 +646,14 @@ def test_user_pack_adds_and_replaces_rules(tmp_path: Path) -> None:
             '[[file]]\nid = "x"\ntitle = "X"\nseverity = "low"\ncontent = "(unclosed"\n',
             "unterminated subpattern",
         ),
+        ('[[allow]]\nid = "a"\nsecret = "(unclosed"\n', "unterminated subpattern"),
+        ('[[allow]]\nid = "a"\npath_regex = "[z-a]"\n', "bad character range"),
+        (
+            USER_PACK.replace('keywords = ["acme_"]', 'path_regex = "a{2,1}"\nkeywords = ["acme_"]'),
+            "min repeat",
+        ),
+        (USER_PACK.replace('keywords = ["acme_"]', 'trigger = "acme_("\nkeywords = ["acme_"]'), "missing )"),
+        (USER_PACK + '[[rule.allow]]\nsecret = "ghp_(x"\n', "missing )"),
     ],
 )
 def test_broken_user_pack_is_an_input_error(tmp_path: Path, pack: str, complaint: str) -> None:
@@ -654,6 +663,13 @@ def test_broken_user_pack_is_an_input_error(tmp_path: Path, pack: str, complaint
         load_rules([tmp_path])
     assert str(raised.value).startswith(f"rule pack {tmp_path / 'acme.toml'}: ")
     assert complaint in str(raised.value)
+
+
+def test_every_regex_of_the_built_in_packs_compiles() -> None:
+    """Built-in packs are compiled on first use, not at load (a small scan asks few of their
+    regexes), so the suite compiles every one the way a user's pack is checked at load."""
+    for path in pack_files():
+        load_pack(path, check_regexes=True)
 
 
 def described(rules: RuleSet) -> tuple:
