@@ -232,8 +232,8 @@ def test_cache_clear_command(image, tmp_path):
     scan_json(archive, "--cache-dir", str(root))
     result = hubguard("cache", "clear", "--cache-dir", str(root))
     assert result.returncode == 0, result.stderr
-    # 3 scan entries, 2 compiled prefilters, each rule pack's parsed data
-    assert f"removed {5 + len(pack_files())} cache entries from {root}" in result.stdout
+    # 3 scan entries, 2 compiled prefilters, the derived triggers, each rule pack's parsed data
+    assert f"removed {6 + len(pack_files())} cache entries from {root}" in result.stdout
     assert not entries(root)
 
 

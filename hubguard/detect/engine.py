@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hubguard.detect.hyperscan_pass import make_pass, make_triggers, make_window_pass
 from hubguard.detect.rules import PluginRule, RuleSet, TokenRule
+from hubguard.detect.trigger_store import prime_derived_triggers
 from hubguard.detect.triggers import LONG_LINE, WINDOW, fragments_of
 from hubguard.errors import InputError
 from hubguard.model import Finding, Severity, hash_secret, redact
@@ -108,8 +109,10 @@ class Detector:
     """Compiled once per rule set; ``scan_text`` / ``scan_binary`` are the hot path."""
 
     def __init__(self, rules: RuleSet, *, exhaustive: bool = False, store: Path | None = None) -> None:
-        """``store``: a directory that keeps the compiled prefilter between runs (see make_pass)."""
+        """``store``: a directory that keeps the compiled prefilter (see make_pass) and the
+        derived triggers (see trigger_store) between runs."""
         self.rules = rules
+        prime_derived_triggers(rules.token_rules, store)
         self.exhaustive = exhaustive
         # Most severe first: when two rules see the same value, the more specific claim is kept.
         ordered = sorted(rules.token_rules, key=lambda rule: -rule.severity)

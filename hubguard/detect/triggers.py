@@ -1,13 +1,12 @@
 """The prefilter: what each rule contributes to the one pass over a chunk's bytes (its
 trigger, a regex derived from its own, or its keywords), the pass itself, and which rules and
-plugins a candidate line wakes.
+plugins a candidate line wakes. Where Hyperscan is installed the pass and the triggers run on
+it (``hyperscan_pass``); this module is the RE2 form.
 
-Where Hyperscan is installed the pass and the triggers run on it (``hyperscan_pass``); this
-module is the RE2 form. RE2 builds its automaton lazily, and a new state costs time in
-proportion to the whole program: one alternation of ~850 fragments spent most of a cold scan
-building states (random text such as a dump's password hashes kept finding new ones). So the
-pass runs as ``PASS_GROUPS`` smaller automata whose matches are merged in order: each is cheap
-to build, and together they cost less than one large one once warm.
+RE2 builds its automaton lazily, and a new state costs time in proportion to the whole
+program: one alternation of ~850 fragments spent most of a cold scan building states (random
+text such as a dump's password hashes kept finding new ones). So the pass runs as
+``PASS_GROUPS`` smaller automata merged in order: each cheap to build, together cheaper warm.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import heapq
 import os
 import re
 from collections.abc import Iterator
-from functools import cache, cached_property
+from functools import cached_property
 
 from hubguard.detect.rules import TokenRule
 
@@ -43,10 +42,9 @@ LOOSE_RUN = 16  # a longer run still needs this many characters: ``secret_ref`` 
 
 
 def _loosened(pattern: str) -> str:
-    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as at least
-    ``LOOSE_RUN`` (``{16,}``, ``{8,}``): still a superset, and the automata no longer multiply
-    their states by them (with them, RE2's DFA ran out of memory and the pass fell to a few
-    MB/s)."""
+    """Counted repetitions over ``COUNT_LIMIT`` (``{86}``, ``{8,128}``) as at least ``LOOSE_RUN``
+    (``{16,}``, ``{8,}``): still a superset, and the automata no longer multiply their states by
+    them (with them, RE2's DFA ran out of memory and the pass fell to a few MB/s)."""
 
     def loosen(match: re.Match[str]) -> str:
         low, high = int(match.group(1)), match.group(2)
@@ -82,19 +80,25 @@ NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
 SECRET_PREFIX = re.compile(r"[A-Za-z0-9_]{3}")  # a literal prefix of at least three characters
 
 
-@cache
+DERIVED: dict[tuple[str, tuple[str, ...]], str] = {}  # by (regex, keywords); trigger_store keeps it
+
+
 def derived_trigger(rule: TokenRule) -> str:
     """The rule's regex without its lookarounds and leading classes, its shorthand classes
-    widened (``_ascii_superset``), negated classes kept to one line: a superset of what the rule
-    matches in a line, and far more selective than a bare keyword such as ``secret``. Only when
-    RE2 takes it, and every keyword is written in the regex (so the trigger is at least that
-    selective)."""
-    pattern = rule.regex.pattern
+    widened (``_ascii_superset``), negated classes kept to one line: a superset of its matches
+    in a line, far more selective than a bare keyword such as ``secret``. Only when RE2 takes
+    it and every keyword is written in the regex (so it is at least that selective)."""
+    key = (rule.regex.pattern, rule.keywords)
+    if key not in DERIVED:
+        DERIVED[key] = _derived(*key)
+    return DERIVED[key]
+
+
+def _derived(pattern: str, keywords: tuple[str, ...]) -> str:
     source = pattern.lower().replace("\\", "")
-    if "\\n" in NEGATED_NEWLINE.sub("[^", pattern) or not all(k in source for k in rule.keywords):
+    if "\\n" in NEGATED_NEWLINE.sub("[^", pattern) or not all(k in source for k in keywords):
         # A rule whose secret starts with a fixed prefix (a shape rule's ``live_…`` after its
-        # context words) is woken by the secret alone: still a superset, and far more selective
-        # than context words such as ``token``.
+        # context words) is woken by the secret alone: a superset, more selective than ``token``.
         return _secret_trigger(pattern)
     return _checked_trigger(pattern)
 
@@ -117,12 +121,10 @@ def _group_body(pattern: str, start: int) -> str:
 
 def _checked_trigger(pattern: str) -> str:
     """``pattern`` made a one-line superset for the pass, if RE2 compiles it (``re`` is not asked:
-    11 ms of every start; the suite checks it takes the built-in ones, and ``_re_compiled``
-    makes one it refuses match every line)."""
+    the suite checks it takes the built-in ones; ``_re_compiled`` makes one it refuses match
+    every line). The answers are kept between runs (``trigger_store``)."""
     ascii_pattern = _ascii_superset(_without_lookarounds(pattern))
-    if ascii_pattern is None:
-        return ""
-    ascii_pattern = _from_first_literal(ascii_pattern)
+    ascii_pattern = _from_first_literal(ascii_pattern) if ascii_pattern is not None else ""
     if not ascii_pattern:
         return ""
     trigger = _loosened(NEGATED_CLASS.sub(r"[^\\n", ascii_pattern))
@@ -242,9 +244,8 @@ def _parentheses(pattern: str, start: int = 0) -> Iterator[tuple[int, str]]:
 
 
 class Triggers:
-    """Which rules and plugins a line can wake, from the same fragments as the pass,
-    case-insensitively: with RE2 sets (``PASS_GROUPS`` of them, see the module docstring),
-    else fragment by fragment with ``re``."""
+    """Which rules and plugins a line can wake, from the same fragments as the pass, without
+    case: with RE2 sets (``PASS_GROUPS``, see the module docstring), else one by one in ``re``."""
 
     def __init__(self, rules: tuple[TokenRule, ...], plugin_fragments: list[tuple[str, ...]]) -> None:
         """``fragments``, and for each the rules and plugins (by position) it wakes; then the
@@ -324,8 +325,8 @@ class Pass:
 
 
 def _spans(automaton, data: bytes, stop: list[bool] | None = None) -> Iterator[tuple[int, int]]:
-    """One automaton's matches; after a match in a short line, the search goes on at the next
-    line (that line is a candidate already), in a long one right after the match."""
+    """One automaton's matches; after a match in a short line the search goes on at the next
+    line (this one is a candidate already), in a long one right after the match."""
     pos = 0
     while not (stop and stop[0]) and (match := automaton.search(data, pos)) is not None:
         start, end = match.span()
@@ -341,8 +342,7 @@ def _spans(automaton, data: bytes, stop: list[bool] | None = None) -> Iterator[t
 def compile_pass(fragments: list[str]):
     """One automaton of the pass: a case-insensitive alternation over raw bytes, its groups
     made non-capturing (RE2 then needs no submatch search per match). RE2 runs it about a
-    hundred times faster than ``re``, which is the fallback (also forced with
-    HUBGUARD_PURE_PYTHON=1) for constructs RE2 lacks."""
+    hundred times faster than ``re``, the fallback (or HUBGUARD_PURE_PYTHON=1)."""
     if not fragments:
         return None
     pattern = "|".join(sorted(set(fragments))).encode()
