@@ -265,10 +265,10 @@ def _compile_now(tokens: list[TokenRule], creds: list[FileRule], allows: list[Al
     """Compile every regex of a pack, so a mistake is an input error naming the pack. A trigger
     joins one case-insensitive pass over raw bytes, so it must compile as bytes for ``re`` (RE2
     is checked when the pass is built)."""
-    allows = [*allows, *(allow for rule in tokens for allow in rule.allows)]
+    every_allow = [*allows, *(allow for rule in tokens for allow in rule.allows)]
     patterns: list[object] = [rule.content for rule in creds]
     patterns += [pattern for rule in tokens for pattern in (rule.regex, rule.path_regex)]
-    patterns += [pattern for allow in allows for pattern in (allow.secret, allow.path_regex)]
+    patterns += [pattern for allow in every_allow for pattern in (allow.secret, allow.path_regex)]
     for pattern in patterns:
         if isinstance(pattern, LazyPattern):
             pattern.compiled  # noqa: B018 - compiling is the check

@@ -18,25 +18,39 @@ def prime_derived_triggers(rules: tuple[TokenRule, ...], store: Path | None) -> 
     """Fill ``triggers.DERIVED`` for the ``rules`` that derive a trigger (those without one of
     their own) from ``store``, else derive them now and keep them there. A missing, damaged or
     unwritable entry costs only the derivation."""
-    rules = tuple(rule for rule in rules if not rule.trigger)
     if store is None:
         return
+    rules = tuple(rule for rule in rules if not rule.trigger)
     keys = [(rule.regex.pattern, rule.keywords) for rule in rules]
     try:
         entry = store / f"triggers-{_fingerprint(keys)}.json"
     except OSError:  # no source to name the entry by: derived on first use, as without a store
         return
-    with contextlib.suppress(OSError, ValueError):
-        kept = json.loads(entry.read_bytes())
-        if isinstance(kept, list) and len(kept) == len(keys) and all(isinstance(one, str) for one in kept):
-            triggers.DERIVED.update(zip(keys, kept, strict=True))
-            return
+    kept = _whole_entry(entry, len(keys))
+    if kept is not None:
+        triggers.DERIVED.update(zip(keys, kept, strict=True))
+        return
     derived = [triggers.derived_trigger(rule) for rule in rules]
     with contextlib.suppress(OSError):
         store.mkdir(parents=True, exist_ok=True)
         partial = entry.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(derived), encoding="utf-8")
+        partial.write_text(json.dumps({"sha256": _digest(derived), "triggers": derived}), encoding="utf-8")
         os.replace(partial, entry)
+
+
+def _whole_entry(entry: Path, count: int) -> list[str] | None:
+    """The kept triggers, if the entry is whole: one string per rule, under their own digest (a
+    trigger damaged in place would wake its rule on the wrong lines)."""
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        kept = json.loads(entry.read_bytes())
+        derived = kept["triggers"]
+        if len(derived) == count and all(isinstance(one, str) for one in derived):
+            return derived if kept["sha256"] == _digest(derived) else None
+    return None
+
+
+def _digest(derived: list[str]) -> str:
+    return hashlib.sha256(json.dumps(derived).encode()).hexdigest()
 
 
 def _fingerprint(keys: list[tuple[str, tuple[str, ...]]]) -> str:

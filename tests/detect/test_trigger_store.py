@@ -4,6 +4,7 @@ or unwritable store costs only the derivation."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -56,11 +57,25 @@ def test_kept_triggers_are_the_derived_ones_and_the_next_start_derives_none(
         assert now_derived(rules) == fresh
 
 
+def entry_text(kept: list) -> str:
+    """An entry as prime_derived_triggers writes one, digest and all."""
+    return json.dumps({"sha256": hashlib.sha256(json.dumps(kept).encode()).hexdigest(), "triggers": kept})
+
+
+def one_trigger_changed(text: str) -> str:
+    """The entry with one trigger edited in place, its digest left as it was."""
+    kept = json.loads(text)
+    kept["triggers"][next(i for i, one in enumerate(kept["triggers"]) if one)] = "x"
+    return json.dumps(kept)
+
+
 DAMAGES = {
-    "not json": lambda _: "\x00[not json",
-    "too short": lambda count: json.dumps(["x"] * (count - 1)),
-    "not strings": lambda count: json.dumps([1] * count),
-    "not a list": lambda _: '{"a": "b"}',
+    "not json": lambda text, count: "\x00{not json",
+    "a trigger changed": lambda text, count: one_trigger_changed(text),
+    "too short": lambda text, count: entry_text(["x"] * (count - 1)),
+    "not strings": lambda text, count: entry_text([1] * count),
+    "no digest": lambda text, count: json.dumps({"triggers": json.loads(text)["triggers"]}),
+    "a list": lambda text, count: json.dumps(json.loads(text)["triggers"]),
 }
 
 
@@ -70,11 +85,13 @@ def test_a_damaged_entry_is_derived_again_and_replaced(tmp_path: Path, damage: s
     fresh = derived_afresh(rules)
     prime_derived_triggers(rules, tmp_path)
     (entry,) = tmp_path.glob("triggers-*.json")
-    entry.write_text(DAMAGES[damage](len(fresh)), encoding="utf-8")
+    entry.write_text(DAMAGES[damage](entry.read_text(encoding="utf-8"), len(fresh)), encoding="utf-8")
     triggers.DERIVED.clear()
     prime_derived_triggers(rules, tmp_path)
     assert now_derived(rules) == fresh
-    assert json.loads(entry.read_bytes()) == [fresh[rule.id] for rule in rules if not rule.trigger]
+    assert entry.read_text(encoding="utf-8") == entry_text(
+        [fresh[rule.id] for rule in rules if not rule.trigger]
+    )
 
 
 def test_an_edited_rule_or_new_code_is_a_new_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
