@@ -1,9 +1,11 @@
 """Cut a file into chunks that can be scanned apart, in other processes too, and tell binary
 from text by its first bytes.
 
-Text chunks end after a line end, so no line is split; binary chunks overlap by ``OVERLAP``
-bytes instead (a hit found twice collapses by its hash). Binary cuts depend on the size
-alone, so a file read in place is cut without being read (:func:`binary_spans`).
+Text chunks end after a line end, so no line is split. Binary chunks are cut every ``CHUNK``
+bytes and each cut gets a seam: the ``OVERLAP`` bytes either side of it, scanned as a chunk of
+its own (a hit found twice collapses by its hash). Binary cuts depend on the size alone, so a
+file read in place is cut without being read (:func:`binary_spans`), and a streamed one is
+scanned as read, never copied into overlapping chunks.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import BinaryIO
 
 MIB = 1024 * 1024
 CHUNK = 8 * MIB
-OVERLAP = 64 * 1024  # a partial last line carried into the next chunk
+OVERLAP = 64 * 1024  # a partial last line carried into the next chunk; half a binary seam
 SNIFF = 8192
 
 BINARY_MAGIC = (
@@ -52,14 +54,13 @@ def is_binary(head: bytes) -> bool:
 
 
 def binary_spans(size: int) -> Iterator[tuple[int, int]]:
-    """``(offset, length)`` of the chunks :func:`stream_chunks` cuts a binary file of ``size``
-    bytes (at least one chunk) into, known without reading it."""
-    start, end = 0, CHUNK
-    while True:
-        yield start, end - start
-        if end >= size:
-            return
-        start, end = end - OVERLAP, min(end + CHUNK, size)
+    """``(offset, length)`` of the chunks and seams :func:`stream_chunks` cuts a binary file
+    of ``size`` bytes (at least one chunk) into, known without reading it."""
+    for start in range(0, size, CHUNK):
+        yield start, min(CHUNK, size - start)
+        cut = start + CHUNK
+        if cut < size:
+            yield cut - OVERLAP, OVERLAP + min(OVERLAP, size - cut)
 
 
 def stream_chunks(reader: BinaryIO, head: bytes = b"") -> Iterator[tuple[bytes, int, bool, int]]:
@@ -69,19 +70,42 @@ def stream_chunks(reader: BinaryIO, head: bytes = b"") -> Iterator[tuple[bytes, 
     first = head + reader.read(CHUNK - len(head))
     if len(first) < CHUNK:
         yield first, 0, False, 0
-        return
-    binary = is_binary(first[:SNIFF])
-    line_no, chunk, carry, start = 1, first, b"", 0
+    elif is_binary(first[:SNIFF]):
+        yield from _binary_chunks(reader, first)
+    else:
+        yield from _text_chunks(reader, first)
+
+
+def _binary_chunks(reader: BinaryIO, chunk: bytes) -> Iterator[tuple[bytes, int, bool, int]]:
+    """Each chunk as read, then the seam of its cut (see :func:`binary_spans`); line 1 for all:
+    a binary hit has no line."""
+    start = 0
     while chunk:
-        data = carry + chunk
-        chunk = reader.read(CHUNK)
-        if not chunk:
-            body, carry = data, b""
+        following = reader.read(CHUNK)
+        yield chunk, 1, True, start
+        if following:
+            seam = b"".join((memoryview(chunk)[-OVERLAP:], memoryview(following)[:OVERLAP]))
+            yield seam, 1, True, start + len(chunk) - OVERLAP
+        start += len(chunk)
+        chunk = following
+
+
+def _text_chunks(reader: BinaryIO, chunk: bytes) -> Iterator[tuple[bytes, int, bool, int]]:
+    """Chunks cut after the last line end in their last ``OVERLAP`` bytes, the rest carried
+    into the next; with no line end there (one long line), the whole chunk, its last
+    ``OVERLAP`` bytes carried as an overlap (hits found twice collapse by hash)."""
+    line_no, start, carry = 1, 0, b""
+    while chunk:
+        following = reader.read(CHUNK)
+        cut = chunk.rfind(b"\n", max(0, len(chunk) - OVERLAP)) + 1 if following else len(chunk)
+        if not cut:
+            body = carry + chunk
+            rest = body[-OVERLAP:]
+        elif carry or cut < len(chunk):  # one copy: what is carried and the chunk up to the cut
+            body, rest = b"".join((carry, memoryview(chunk)[:cut])), chunk[cut:]
         else:
-            # Text: cut after the last line end near the tail. Binary, or no line end there:
-            # scan it all and carry an overlap (hits found twice collapse by hash).
-            cut = 0 if binary else data.rfind(b"\n", max(0, len(data) - OVERLAP)) + 1
-            body, carry = (data[:cut], data[cut:]) if cut else (data, data[-OVERLAP:])
-        yield body, line_no, binary, start
+            body, rest = chunk, b""
+        yield body, line_no, False, start
         line_no += body.count(b"\n")
-        start += len(data) - len(carry)
+        start += len(body) - (0 if cut else len(rest))
+        chunk, carry = following, rest
