@@ -64,9 +64,10 @@ def binary_spans(size: int) -> Iterator[tuple[int, int]]:
 
 
 def stream_chunks(reader: BinaryIO, head: bytes = b"") -> Iterator[tuple[bytes, int, bool, int]]:
-    """``(body, first line number, binary, offset in the file)`` per chunk of a file, cut after
-    a line end so chunks can be scanned apart (by other processes, too). A file that fits in
-    one chunk is yielded whole with line number 0: it is scanned like any small file."""
+    """``(body, first line number, binary, offset in the file)`` per chunk of a file, so chunks
+    can be scanned apart (by other processes, too): text cut after a line end, binary every
+    ``CHUNK`` bytes with a seam after each cut. A file that fits in one chunk is yielded whole
+    with line number 0: it is scanned like any small file."""
     first = head + reader.read(CHUNK - len(head))
     if len(first) < CHUNK:
         yield first, 0, False, 0
