@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from hubguard.detect.rules import TokenRule
+from hubguard.detect.stores import write_entry
 from hubguard.detect.triggers import LONG_LINE, WINDOW, Pass, Triggers, compile_pass, re2_set
 
 FLAGS = ("HS_FLAG_CASELESS", "HS_FLAG_MULTILINE")
@@ -210,11 +211,7 @@ def _stored_database(hyperscan, fragments: list[str], store: Path | None, extra:
     database, rejected = _database(hyperscan, fragments, extra)
     if database is not None and not rejected:
         payload = hyperscan.dumpb(database)
-        with contextlib.suppress(OSError):  # a read-only cache only costs the next compile
-            store.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_bytes(hashlib.sha256(payload).digest() + payload)
-            os.replace(partial, path)
+        write_entry(path, hashlib.sha256(payload).digest() + payload)
     return database, rejected
 
 

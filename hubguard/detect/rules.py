@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -30,6 +29,7 @@ from hubguard.detect.ruleset import (
     TokenRule,
 )
 from hubguard.detect.shapes import PART, shape_examples, shape_keywords, shape_regex, shape_trigger
+from hubguard.detect.stores import write_entry
 from hubguard.errors import InputError
 from hubguard.model import Severity
 
@@ -176,12 +176,8 @@ def parsed_pack(text: str, store: Path | None = None) -> dict:
         if isinstance(kept, dict):
             return kept
     data = tomllib.loads(text)
-    with contextlib.suppress(OSError, TypeError, ValueError):  # TypeError: a TOML date, not JSON
-        document = json.dumps(data)
-        store.mkdir(parents=True, exist_ok=True)
-        partial = entry.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(document, encoding="utf-8")
-        os.replace(partial, entry)
+    with contextlib.suppress(TypeError, ValueError):  # TypeError: a TOML date, not JSON
+        write_entry(entry, json.dumps(data).encode())
     return data
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hubguard.detect import triggers
 from hubguard.detect.rules import TokenRule
+from hubguard.detect.stores import write_entry
 
 
 def prime_derived_triggers(rules: tuple[TokenRule, ...], store: Path | None) -> None:
@@ -31,11 +32,7 @@ def prime_derived_triggers(rules: tuple[TokenRule, ...], store: Path | None) -> 
         triggers.DERIVED.update(zip(keys, kept, strict=True))
         return
     derived = [triggers.derived_trigger(rule) for rule in rules]
-    with contextlib.suppress(OSError):
-        store.mkdir(parents=True, exist_ok=True)
-        partial = entry.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"sha256": _digest(derived), "triggers": derived}), encoding="utf-8")
-        os.replace(partial, entry)
+    write_entry(entry, json.dumps({"sha256": _digest(derived), "triggers": derived}).encode())
 
 
 def _whole_entry(entry: Path, count: int) -> list[str] | None:
