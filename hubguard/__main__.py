@@ -1,3 +1,3 @@
-from hubguard.cli import main
+from hubguard.cli import run
 
-raise SystemExit(main())
+run()

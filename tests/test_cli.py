@@ -109,6 +109,45 @@ def test_clean_image_exits_0(tmp_path):
     assert "0 findings" in result.stdout
 
 
+BUFFERED = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+
+
+def test_the_report_is_whole_on_stdout_when_the_command_exits(leaky_archive):
+    """The command leaves without the interpreter's teardown (cli.run), so it flushes stdout
+    itself: a report cut short there would read as a clean one to the next tool in a pipe.
+    stdout is block-buffered here, as it is to a pipe unless PYTHONUNBUFFERED is set."""
+    result = subprocess.run(
+        [sys.executable, "-m", "hubguard", "scan", f"docker-archive:{leaky_archive}", "--format", "sarif"],
+        capture_output=True,
+        text=True,
+        env=BUFFERED,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(hubguard("scan", f"docker-archive:{leaky_archive}", "--format", "json").stdout)
+    assert len(json.loads(result.stdout)["runs"][0]["results"]) == len(findings["findings"]) > 0
+
+
+def test_stdout_that_takes_nothing_is_one_line_and_no_pass(tmp_path):
+    """/dev/full refuses every write: what was printed is lost, so a clean scan must not exit 0,
+    nor a command whose output was still buffered when it ended."""
+    archive = write_docker_archive(tmp_path / "image.tar", [layer_tar({"/app/hello.txt": b"hello\n"})])
+    for command, words in (
+        (["scan", f"docker-archive:{archive}", "--format", "json"], ()),
+        (["cache", "dir", "--cache-dir", str(tmp_path / "cache")], ("cannot write to standard output",)),
+    ):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "hubguard", *command],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=BUFFERED,
+                timeout=300,
+            )
+        assert_one_line_error(result, 3, *words)
+
+
 def test_missing_file_is_an_input_error(tmp_path):
     assert_one_line_error(hubguard("scan", f"docker-archive:{tmp_path}/nope.tar"), 2, "no such file")
 
