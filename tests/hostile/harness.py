@@ -2,6 +2,10 @@
 
 Every run is a subprocess with its own HOME, TMPDIR and cache directory under the test's temp
 dir, a time bound (killed when over) and a memory bound (peak RSS from ``wait4``).
+
+The peak is taken by a small launcher between pytest and hubguard: Linux gives an exec'd
+process the memory high-water mark of the process it was spawned from, so a child started
+straight from pytest would report pytest's own peak (hundreds of MB after earlier tests).
 """
 
 from __future__ import annotations
@@ -25,6 +29,18 @@ from tests.fakes import expand
 MEMORY_LIMIT_MB = 512
 TIMEOUT = 120  # seconds: a hang bound, not a speed assertion
 DOCUMENTED_EXIT_CODES = (0, 1, 2, 3)
+# Runs argv[2:], writes its peak RSS in KiB to argv[1] and leaves with its exit status.
+LAUNCHER = """
+import os, signal, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
 
 
 def token(template: str = "ghp_{alnum:36}") -> str:
@@ -55,30 +71,38 @@ def run_cli(tmp: Path, *args: str, cwd: Path | None = None, timeout: float = TIM
         if key in ("PATH", "LANG", "LC_ALL", "DOCKER_HOST", "PYTHONPATH")
     }
     env.update(HOME=str(home), TMPDIR=str(scratch), HUBGUARD_CACHE_DIR=str(cache), XDG_CONFIG_HOME=str(home))
-    out_path, err_path = tmp / "run.stdout", tmp / "run.stderr"
+    argv = [sys.executable, "-m", "hubguard", *args]
+    return run_measured(argv, tmp, cwd=cwd or tmp, env=env, timeout=timeout)
+
+
+def run_measured(
+    argv: list[str], tmp: Path, *, cwd: Path, env: dict[str, str], timeout: float = TIMEOUT
+) -> Run:
+    """Run ``argv`` (a program path first) with its own peak RSS; its output is kept in ``tmp``."""
+    out_path, err_path, peak_path = tmp / "run.stdout", tmp / "run.stderr", tmp / "run.peak"
+    peak_path.unlink(missing_ok=True)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hubguard", *args],
+            [sys.executable, "-c", LAUNCHER, str(peak_path), *argv],
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            cwd=cwd or tmp,
+            cwd=cwd,
             env=env,
             start_new_session=True,
         )
         timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
         timer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         finally:
             timer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode != -signal.SIGKILL, f"hubguard {' '.join(args)} ran over {timeout} s"
+    assert process.returncode != -signal.SIGKILL, f"{' '.join(argv[1:])} ran over {timeout} s"
     return Run(
         process.returncode,
         out_path.read_bytes().decode("utf-8", "replace"),
         err_path.read_bytes().decode("utf-8", "replace"),
-        usage.ru_maxrss / 1024,
+        int(peak_path.read_text()) / 1024,
     )
 
 
