@@ -37,7 +37,8 @@ _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as report:
     report.write(str(usage.ru_maxrss))
 code = os.waitstatus_to_exitcode(status)
-if code < 0:
+if code < 0:  # die of the same signal (its default action: Python turns SIGINT into exit 1)
+    signal.signal(-code, signal.SIG_DFL)
     os.kill(os.getpid(), -code)
 sys.exit(code)
 """
